@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each figure is printed next to a baseline from the same run."""

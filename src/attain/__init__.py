@@ -1,0 +1,3 @@
+"""Attain: self-hosted sales operations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,60 @@
+"""The backend interface: bind logical tables, execute Ibis expressions, hand back Arrow.
+
+A calculation never knows which backend runs it. Everything a backend does differently (how it
+takes Arrow in, how it returns decimals, its SQL settings) lives in that backend's module.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from attain.engine.schemas import conform
+
+
+class Backend(ABC):
+    """One engine connection. Use as a context manager, or call `close()`.
+
+    >>> from attain.engine.backends import connect
+    >>> with connect("duckdb") as backend:                    # doctest: +SKIP
+    ...     bookings = backend.table("bookings", arrow_bookings)
+    ...     result = backend.execute(bookings.count().as_table())
+    """
+
+    name: str
+
+    def table(self, name: str, data: pa.Table) -> ir.Table:
+        """Bind `data` as logical table `name` (checked and cast by `schemas.conform`)."""
+        return self._bind(name, conform(name, data))
+
+    def execute(self, expr: ir.Table) -> pa.Table:
+        """Run `expr`; the Arrow result has exactly the types `expr.schema()` declares."""
+        expected = expr.schema().to_pyarrow()
+        result = self._to_arrow(expr)
+        if result.schema.equals(expected):
+            return result
+        return result.select(expected.names).cast(expected, safe=True)
+
+    @abstractmethod
+    def _bind(self, name: str, data: pa.Table) -> ir.Table:
+        """Make `data` queryable under logical name `name` for this connection; return a table
+        expression with the logical schema (an unbound `ibis.table`, since every backend here
+        executes by compiling to its SQL dialect)."""
+
+    @abstractmethod
+    def _to_arrow(self, expr: ir.Table) -> pa.Table:
+        """Execute `expr` and return its rows as Arrow (types may still need a safe cast)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what this connection holds."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()

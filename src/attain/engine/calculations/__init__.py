@@ -1,0 +1,1 @@
+"""Calculations: pure functions from logical tables (Ibis) to Ibis expressions."""

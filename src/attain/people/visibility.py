@@ -1,0 +1,86 @@
+"""The one visibility scope every read goes through: `Model.objects.visible_to(user, as_of)`.
+
+Rules (DESIGN §1): ops, finance and executives see the whole company; a manager sees the people in
+their reporting subtree *as of* the date viewed (themselves included); a rep sees only themselves.
+A user without a person record sees nothing unless they are a superuser. Records without an owner
+are visible only to company-wide roles.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def lines_valid_on(as_of: date) -> models.QuerySet[Any]:
+    """Reporting lines in force on `as_of` (half-open ranges)."""
+    from attain.people.models import ReportingLine
+
+    return ReportingLine.objects.filter(valid_from__lte=as_of).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=as_of)
+    )
+
+
+def subtree_ids(root_id: int, as_of: date) -> set[int]:
+    """`root_id` and everyone reporting to them, directly or not, on `as_of`."""
+    reports: dict[int, list[int]] = defaultdict(list)
+    for person_id, manager_id in lines_valid_on(as_of).values_list("person_id", "manager_id"):
+        if manager_id is not None:
+            reports[manager_id].append(person_id)
+    seen = {root_id}
+    frontier = [root_id]
+    while frontier:
+        next_frontier = []
+        for manager_id in frontier:
+            for person_id in reports.get(manager_id, ()):
+                if person_id not in seen:
+                    seen.add(person_id)
+                    next_frontier.append(person_id)
+        frontier = next_frontier
+    return seen
+
+
+def visible_person_ids(user: Any, as_of: date | None = None) -> set[int] | None:
+    """The ids of the people `user` may see on `as_of`; None means everyone."""
+    from attain.people.models import COMPANY_WIDE_ROLES, Person, Role
+
+    if user is None or not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return None
+    person = Person.objects.filter(user_id=user.pk).only("id", "role").first()
+    if person is None:
+        return set()
+    if person.role in COMPANY_WIDE_ROLES:
+        return None
+    if person.role == Role.MANAGER:
+        return subtree_ids(person.pk, as_of or today())
+    return {person.pk}
+
+
+class VisibleQuerySet(models.QuerySet[Any]):
+    """A queryset that knows which field names the owning person (`owner_field`)."""
+
+    owner_field = "owner"
+
+    @classmethod
+    def owned_by(cls, owner_field: str) -> models.Manager[Any]:
+        """A manager whose querysets filter on `owner_field` (a person FK path, or "id")."""
+        queryset_class = type(f"VisibleBy_{owner_field}", (cls,), {"owner_field": owner_field})
+        return models.Manager.from_queryset(queryset_class)()
+
+    def visible_to(self, user: Any, as_of: date | None = None) -> VisibleQuerySet:
+        person_ids = visible_person_ids(user, as_of)
+        if person_ids is None:
+            return self
+        field = "pk" if self.owner_field == "id" else self.owner_field
+        return self.filter(**{f"{field}__in": person_ids})

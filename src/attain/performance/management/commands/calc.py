@@ -1,0 +1,35 @@
+"""`attain calc bookings`: compute bookings per person and period now, and store the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from attain.performance.actions import CalculationError, run_bookings_calculation
+from attain.performance.engine_io import ENGINE_BACKENDS
+
+
+class Command(BaseCommand):
+    help = ("Run a calculation and store its results: `bookings` (bookings per person and "
+            "period, in the company currency).")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("calculation", choices=["bookings"])
+        parser.add_argument("--backend", choices=ENGINE_BACKENDS, default=None,
+                            help="Engine backend (default: ATTAIN_ENGINE_BACKEND, duckdb)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            run = run_bookings_calculation(None, options["backend"])
+        except CalculationError as error:
+            raise CommandError(str(error)) from error
+        timings = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in run.timings.items())
+        self.stdout.write(
+            f"Run #{run.pk} {run.kind} on {run.backend}: {run.status}. "
+            f"{run.input_rows:,} input rows, {run.output_rows:,} result rows.\n"
+            f"Timings: {timings}.\nInputs hash {run.inputs_hash or '-'}, "
+            f"calculation version {run.calc_version}."
+        )
+        if run.status != run.Status.SUCCEEDED:
+            raise CommandError(f"Run #{run.pk} failed: {run.error}")

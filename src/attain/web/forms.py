@@ -1,0 +1,93 @@
+"""Filter forms of the list pages: they parse and validate the query string of a page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from attain.crm.models import Stage
+from attain.people.models import Person
+
+STATUS_CHOICES = [("", "Any status"), ("open", "Open"), ("closed", "Closed"), ("won", "Won"),
+                  ("lost", "Lost")]
+STATUS_FILTERS: dict[str, dict[str, bool]] = {
+    "open": {"is_closed": False}, "closed": {"is_closed": True},
+    "won": {"is_won": True}, "lost": {"is_closed": True, "is_won": False},
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class _OwnerFilterForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=Person.objects.none(), required=False,
+                                   empty_label="Everyone I can see")
+
+    def __init__(self, data: Any, *, user: Any, as_of: date) -> None:
+        super().__init__(data)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = Person.objects.visible_to(user, as_of).order_by("name")
+
+    def owner_id(self) -> int | None:
+        owner = self.cleaned_data.get("owner")
+        return owner.pk if owner is not None else None
+
+
+class OpportunityFilters(_OwnerFilterForm):
+    """`?owner=&stage=&status=&close_from=&close_to=&q=`; `close_to` is excluded."""
+
+    stage = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    close_from = forms.DateField(required=False, widget=DateInput, label="Close from")
+    close_to = forms.DateField(required=False, widget=DateInput, label="Close before")
+    q = forms.CharField(required=False, label="Name contains")
+
+    def __init__(self, data: Any, *, user: Any, as_of: date) -> None:
+        super().__init__(data, user=user, as_of=as_of)
+        names = Stage.objects.order_by("order", "name").values_list("name", flat=True)
+        stage = self.fields["stage"]
+        assert isinstance(stage, forms.ChoiceField)
+        stage.choices = [("", "Any stage"), *((n, n) for n in dict.fromkeys(names))]
+
+    def query_params(self) -> dict[str, Any]:
+        """Keyword arguments for `crm.queries.opportunities`."""
+        data = self.cleaned_data
+        return {
+            "owner_id": self.owner_id(), "stage": data.get("stage") or None,
+            **STATUS_FILTERS.get(data.get("status") or "", {}),
+            "close_date_from": data.get("close_from"), "close_date_to": data.get("close_to"),
+            "q": data.get("q") or None,
+        }
+
+
+class BookingFilters(_OwnerFilterForm):
+    """`?owner=&from=&to=&currency=`; `to` is excluded."""
+
+    currency = forms.CharField(required=False, max_length=3)
+
+    def __init__(self, data: Any, *, user: Any, as_of: date) -> None:
+        super().__init__(data, user=user, as_of=as_of)
+        # "from" is a Python keyword: declare the date fields by name here.
+        self.fields["from"] = forms.DateField(required=False, widget=DateInput,
+                                              label="Booked from")
+        self.fields["to"] = forms.DateField(required=False, widget=DateInput,
+                                            label="Booked before")
+        self.order_fields(["owner", "from", "to", "currency"])
+
+    def query_params(self) -> dict[str, Any]:
+        """Keyword arguments for `crm.queries.bookings`."""
+        data = self.cleaned_data
+        return {"owner_id": self.owner_id(), "booked_from": data.get("from"),
+                "booked_to": data.get("to"), "currency": data.get("currency") or None}
+
+
+class AttainmentFilters(forms.Form):
+    """`?period=&min=&max=`: a stored period and an attainment band [min, max) in percent."""
+
+    period = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    min = forms.DecimalField(required=False, label="Attainment ≥ %")
+    max = forms.DecimalField(required=False, label="Attainment < %")

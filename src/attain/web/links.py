@@ -1,0 +1,36 @@
+"""URLs of the records behind a figure: every number on a page links to one of these lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+
+def _with_query(url: str, **params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None and v != ""})
+    return f"{url}?{query}" if query else url
+
+
+def person_url(person_id: int, period_id: int | None = None) -> str:
+    return _with_query(reverse("person", args=[person_id]), period=period_id)
+
+
+def bookings_url(*, owner: int | None = None, start: date | None = None,
+                 end: date | None = None, currency: str | None = None) -> str:
+    """Order lines booked in [start, end) (`to` is excluded)."""
+    return _with_query(reverse("bookings"), owner=owner,
+                       **{"from": start.isoformat() if start else None,
+                          "to": end.isoformat() if end else None}, currency=currency)
+
+
+def opportunities_url(*, owner: int | None = None, stage: str | None = None,
+                      status: str | None = None) -> str:
+    return _with_query(reverse("opportunities"), owner=owner, stage=stage, status=status)
+
+
+def attainment_url(*, period_id: int | None = None, low: int | None = None,
+                   high: int | None = None, csv: bool = False) -> str:
+    return _with_query(reverse("attainment"), period=period_id, min=low, max=high,
+                       format="csv" if csv else None)
