@@ -1,0 +1,1 @@
+"""Forecasts (statistical and pipeline), forecast calls rolled up the hierarchy, accuracy."""

@@ -1,0 +1,1 @@
+"""Imports of CRM exports and spreadsheets, column mappings, data quality."""

@@ -1,0 +1,1 @@
+"""Pipeline analytics: funnel, velocity, win/loss, bottlenecks, from stage history."""
