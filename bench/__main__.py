@@ -2,8 +2,10 @@
 
 Each case runs in its own process (so peak memory is its own) against a fresh database. Figures are
 printed as a table and saved as JSON under bench/results/. Sizes come from the environment:
-BENCH_ROWS (comma-separated booking counts, default "1000000,10000000"), BENCH_REPS (reps for the
-generator case, default 1000), BENCH_DATABASES (default "sqlite,postgres").
+BENCH_ROWS (comma-separated booking counts, default "1000000,10000000"), BENCH_FORECAST_SERIES
+(series for the forecast case, default 10000), BENCH_REPS (reps for the
+generator case, default 1000), BENCH_DATABASES (default "sqlite,postgres"), BENCH_IMPORT_ROWS
+(rows of the generated opportunities export the import case reads, default 1000000).
 """
 
 from __future__ import annotations
@@ -73,6 +75,24 @@ def main() -> None:
             scan = run_case("parquet_scan", None, parquet_path=parquet)
             rows.append(row(f"snapshot {size:,} bookings → Arrow", database, snapshot,
                             "DuckDB reads same rows from Parquet", scan))
+    import_rows = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+    folder = Path(tempfile.mkdtemp(prefix="attain-bench-import-"))
+    export = str(folder / "opportunities.csv")
+    print(f"writing a {import_rows:,}-row opportunities export …", file=sys.stderr)
+    run_case("opportunities_csv", None, path=export, rows=import_rows)
+    for database in databases:
+        print(f"[{database}] import of {import_rows:,} opportunities …", file=sys.stderr)
+        imported = run_case("import_opportunities", fresh_database_url(database), path=export,
+                            rows=import_rows)
+        baseline = run_case("csv_read", None, path=export, rows=import_rows)
+        rows.append(row(f"import {import_rows:,} opportunities (CSV)", database, imported,
+                        "csv module reads the same file", baseline))
+    forecast_series = int(os.environ.get("BENCH_FORECAST_SERIES", "10000"))
+    print(f"forecasting {forecast_series:,} series …", file=sys.stderr)
+    default = run_case("forecast", None, series=forecast_series, method="default")
+    naive = run_case("forecast", None, series=forecast_series, method="seasonal_naive")
+    rows.append(row(f"forecast {forecast_series:,} monthly series (default method set)", "-",
+                    default, "seasonal naive only, same run", naive))
     print_table(rows)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -17,6 +17,9 @@ ATTAIN_COMMANDS = {
     "generate": "Generate an organisation: --scale tiny|demo|large|<number of reps>.",
     "createuser": "Create a login with a role (rep, manager, ops, finance, executive).",
     "calc": "Run a calculation (e.g. bookings per person and period) and store its results.",
+    "import": "Import a CSV/XLSX export: FILE --mapping NAME [--dry-run] (--list-mappings).",
+    "forecast": "Forecast now (`run`) or backtest the forecast methods (`backtest`).",
+    "quality": "Run the data-quality checks and print the scores (findings on /quality/).",
     "db_worker": "Run queued background tasks (imports, calculation runs).",
 }
 

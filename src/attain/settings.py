@@ -1,6 +1,7 @@
 """Django settings for Attain, configured from environment variables (README, "Configuration")."""
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -116,7 +117,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Without `collectstatic`, WhiteNoise serves the apps' static files straight from the package
+# (finders) and would warn on every start that STATIC_ROOT does not exist yet: that is expected.
 WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -130,6 +134,10 @@ TASKS = {
 # Company-wide settings that have no page yet.
 ATTAIN_COMPANY_CURRENCY = os.environ.get("ATTAIN_COMPANY_CURRENCY", "USD")
 ATTAIN_ENGINE_BACKEND = os.environ.get("ATTAIN_ENGINE_BACKEND", "duckdb")
+# Imports: uploaded files, problem reports and progress live under MEDIA_ROOT (never served
+# publicly: downloads go through the import pages, which check the role).
+MEDIA_ROOT = VAR_DIR / "uploads"
+ATTAIN_IMPORT_MAX_BYTES = int(os.environ.get("ATTAIN_IMPORT_MAX_MB", "512")) * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -15,9 +15,12 @@ from ninja.errors import AuthenticationError, ValidationError, ValidationErrorCo
 from attain.api.auth import SessionAuth, TokenAuth
 from attain.core import api as core_api
 from attain.crm.api import router as crm_router
+from attain.forecasting.api import router as forecasting_router
+from attain.ingest.api import router as ingest_router
 from attain.people.api import router as people_router
 from attain.people.queries import sees_whole_company
 from attain.performance.api import router as performance_router
+from attain.pipeline.api import router as pipeline_router
 
 DESCRIPTION = """Read access to Attain's records with the same visibility as the pages.
 
@@ -78,4 +81,7 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 api.add_router("", people_router)
 api.add_router("", crm_router)
 api.add_router("", performance_router)
+api.add_router("", pipeline_router)
+api.add_router("", ingest_router)
+api.add_router("", forecasting_router)
 api.add_router("", core_api.build_router(may_read_runs=sees_whole_company))

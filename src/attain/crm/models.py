@@ -36,6 +36,13 @@ class Account(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     segment = models.CharField(max_length=8, choices=Segment.choices, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # db_default: the demo generator's bulk path inserts rows without these columns
+    region = models.CharField(max_length=100, blank=True, db_default="",
+                              help_text="Sales region, as imported")
+    customer_type = models.CharField(
+        max_length=100, blank=True, db_default="",
+        help_text="The CRM's account type or customer segment (e.g. Customer, Partner, Consumer)",
+    )
     owner = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField()
 
@@ -66,7 +73,7 @@ class Product(models.Model):
     external_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     family = models.CharField(max_length=100, blank=True)
-    list_price = money_field()
+    list_price = money_field(null=True, blank=True)
     currency = currency_field(default="USD")
     active = models.BooleanField(default=True)
 
@@ -174,6 +181,8 @@ class Opportunity(models.Model):
     deal_type = models.CharField(max_length=16, choices=DealType.choices, default=DealType.NEW)
     source = models.CharField(max_length=64, blank=True)
     segment = models.CharField(max_length=8, choices=Segment.choices, blank=True)
+    region = models.CharField(max_length=100, blank=True, db_default="",
+                              help_text="Sales region, as imported")
     created_at = models.DateTimeField(db_index=True)
     close_date = models.DateField(db_index=True)
     is_closed = models.BooleanField(default=False)
@@ -233,6 +242,11 @@ class Booking(models.Model):
     quantity = models.DecimalField(max_digits=12, decimal_places=2, default=1)
     amount = money_field()
     currency = currency_field()
+    source_amount = models.DecimalField(
+        max_digits=15, decimal_places=4, null=True, blank=True,
+        help_text="The amount exactly as the imported file gave it (up to 4 decimal places); "
+                  "`amount` is it rounded once to cents, half-even",
+    )
     booked_on = models.DateField(db_index=True)
 
     objects = VisibleQuerySet.owned_by("owner")

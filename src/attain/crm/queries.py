@@ -49,8 +49,11 @@ def opportunities(
     created_from: date | None = None, created_to: date | None = None,
     deal_type: str | None = None, source: str | None = None, segment: str | None = None,
     q: str | None = None, ordering: str = "close_date",
+    owner_ids: Iterable[int] | None = None,
 ) -> QuerySet[Opportunity]:
     """The opportunities `user` may see on `as_of`, filtered and ordered.
+
+    `owner_ids` narrows to deals owned by those people (a team or a manager's subtree).
 
     Date ranges are half-open: `close_date_from <= close_date < close_date_to`, and
     `created_from`/`created_to` are days in the company's time zone, the `_to` day excluded.
@@ -65,6 +68,8 @@ def opportunities(
              "is_closed": is_closed, "is_won": is_won, "deal_type": deal_type,
              "source": source, "segment": segment}
     rows = rows.filter(**{k: v for k, v in exact.items() if v is not None and v != ""})
+    if owner_ids is not None:
+        rows = rows.filter(owner_id__in=list(owner_ids))
     if close_date_from is not None:
         rows = rows.filter(close_date__gte=close_date_from)
     if close_date_to is not None:

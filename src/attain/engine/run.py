@@ -17,8 +17,14 @@ from attain.engine.schemas import canonical
 
 # Bump a version whenever a change to a calculation can change its results.
 BOOKINGS_BY_PERSON_PERIOD = "bookings_by_person_period"
+DATA_QUALITY = "data_quality"
+PIPELINE_ANALYTICS = "pipeline_analytics"
+PERFORMANCE = "performance"
 CALC_VERSIONS: Mapping[str, str] = {
     BOOKINGS_BY_PERSON_PERIOD: "1",
+    DATA_QUALITY: "1",
+    PIPELINE_ANALYTICS: "1",
+    PERFORMANCE: "1",
 }
 HASH_FORMAT = b"attain-inputs/1\n"
 

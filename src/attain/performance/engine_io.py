@@ -21,22 +21,42 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import CharField, Max, Min, QuerySet
-from django.db.models.functions import Cast
+from django.db import models, transaction
+from django.db.models import Case, F, Max, Min, Q, Value, When
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from attain.core.actions import ensure_periods
+from attain.core.actions import ensure_periods, fiscal_calendar
+from attain.core.engine_io import as_text, snapshot
 from attain.core.models import CalcRun, Period
 from attain.core.money import MONEY_DIGITS, MONEY_PLACES
 from attain.core.periods import PeriodKind, add_months
-from attain.crm.models import Booking, ExchangeRate
+from attain.crm.models import Booking, ExchangeRate, Opportunity, StageChange
 from attain.engine.backends import BACKENDS, connect
+from attain.engine.calculations import performance as perf_calc
 from attain.engine.calculations.bookings import compute_bookings_by_person_period
 from attain.engine.errors import EngineError
-from attain.engine.run import BOOKINGS_BY_PERSON_PERIOD, CALC_VERSIONS, inputs_hash
-from attain.engine.schemas import BOOKINGS, EXCHANGE_RATES, PERIODS, LogicalTable
-from attain.performance.models import PersonPeriodBookings
+from attain.engine.run import BOOKINGS_BY_PERSON_PERIOD, CALC_VERSIONS, PERFORMANCE, inputs_hash
+from attain.engine.schemas import (
+    BOOKINGS,
+    EXCHANGE_RATES,
+    PERF_OPPORTUNITIES,
+    PERF_PEOPLE,
+    PERF_QUOTA_VERSIONS,
+    PERF_REPORTING_LINES,
+    PERF_STAGE_CHANGES,
+    PERIODS,
+)
+from attain.people.models import Person, ReportingLine
+from attain.performance.models import (
+    ManagerPeriodPerformance,
+    PersonPeriodBookings,
+    PersonPeriodPerformance,
+    PersonStageConversion,
+    Quota,
+    QuotaVersion,
+    TeamPeriodPerformance,
+)
 
 ENGINE_BACKENDS = BACKENDS
 BOOKINGS_RUN_KIND = BOOKINGS_BY_PERSON_PERIOD
@@ -55,32 +75,9 @@ class RunError(Exception):
 # --- snapshots ----------------------------------------------------------------------------------
 
 
-def _as_text(column: str) -> Cast:
-    return Cast(column, output_field=CharField())
+_as_text = as_text
 
 
-def snapshot(queryset: QuerySet[Any], logical: LogicalTable,
-             batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
-    """The rows of a `values_list` queryset (columns in the logical table's order) as Arrow.
-
-    Each column of a batch is built by Arrow from the driver's values and cast safely to the
-    logical type: integers directly, text to decimal, ISO text (SQLite) or dates (PostgreSQL)
-    to date32.
-    """
-    sql, params = queryset.query.sql_with_params()
-    schema = logical.schema
-    batches = []
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(batch_size):
-            columns = zip(*rows, strict=True)
-            arrays = [
-                pa.array(values, type=target.type) if pa.types.is_integer(target.type)
-                else pa.array(values).cast(target.type, safe=True)
-                for values, target in zip(columns, schema, strict=True)
-            ]
-            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-    return pa.Table.from_batches(batches, schema=schema)
 
 
 def snapshot_bookings(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
@@ -265,3 +262,234 @@ def _fail(run: CalcRun, watch: _Stopwatch, started: float, message: str) -> None
     run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
     _finish(run, CalcRun.Status.FAILED,
             ["error", "inputs_hash", "input_rows", "output_rows", "timings"])
+
+
+# --- the performance run ------------------------------------------------------------------------
+
+PERFORMANCE_RUN_KIND = PERFORMANCE
+# Quotas of any kind of period are read; results are stored for these kinds and for every
+# period (weeks included) that holds a quota.
+PERFORMANCE_PERIOD_KINDS = RESULT_PERIOD_KINDS
+SINCE_FOREVER = date(1, 1, 1)
+# The exact ratio rules of the run, for pages that add stored figures up (a team's totals).
+ratio_pct = perf_calc.ratio_pct
+expected_to_date = perf_calc.expected_to_date
+coverage_ratio = perf_calc.coverage_ratio
+elapsed_days = perf_calc.elapsed_days
+
+
+def snapshot_people(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
+    rows = Person.objects.order_by("pk").values_list("pk", "role", "hired_on", "left_on")
+    return snapshot(rows, PERF_PEOPLE, batch_size)
+
+
+def snapshot_reporting_lines(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
+    rows = ReportingLine.objects.order_by("person_id", "valid_from").values_list(
+        "person_id", "manager_id", "team_id", "valid_from", "valid_to")
+    return snapshot(rows, PERF_REPORTING_LINES, batch_size)
+
+
+def snapshot_quota_versions(currency: str, batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
+    """Every bookings quota version; a quota without versions counts as one valid since forever
+    (id: minus the quota's id). Quotas must be in the company currency."""
+    foreign = (Quota.objects.filter(kind=Quota.Kind.BOOKINGS).exclude(currency=currency)
+               .select_related("period").first())
+    if foreign is not None:
+        raise RunError(f"Quota #{foreign.pk} ({foreign}) is in {foreign.currency}; quotas must be "
+                       f"in the company currency {currency}.")
+    versions = (QuotaVersion.objects.filter(quota__kind=Quota.Kind.BOOKINGS).order_by("pk")
+                .annotate(holder=Case(When(quota__person__isnull=False, then=Value("person")),
+                                      default=Value("team")),
+                          holder_id=Coalesce("quota__person_id", "quota__team_id"),
+                          amount_text=_as_text("amount"))
+                .values_list("pk", "holder", "holder_id", "quota__period_id", "valid_from",
+                             "amount_text"))
+    stored = snapshot(versions, PERF_QUOTA_VERSIONS, batch_size)
+    bare = (Quota.objects.filter(kind=Quota.Kind.BOOKINGS, versions__isnull=True).order_by("pk")
+            .annotate(version_id=-F("pk"),
+                      holder=Case(When(person__isnull=False, then=Value("person")),
+                                  default=Value("team")),
+                      holder_id=Coalesce("person_id", "team_id"),
+                      valid_from=Value(SINCE_FOREVER.isoformat()),
+                      amount_text=_as_text("amount"))
+            .values_list("version_id", "holder", "holder_id", "period_id", "valid_from",
+                         "amount_text"))
+    return pa.concat_tables([stored, snapshot(bare, PERF_QUOTA_VERSIONS, batch_size)])
+
+
+def _business_date(field_name: str) -> TruncDate:
+    return TruncDate(field_name, tzinfo=timezone.get_current_timezone())
+
+
+def snapshot_opportunities(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
+    rows = (Opportunity.objects.order_by("pk")
+            .annotate(amount_text=_as_text("amount"), created_on=_business_date("created_at"))
+            .values_list("pk", "owner_id", "amount_text", "currency", "created_on",
+                         "close_date", "is_closed", "is_won"))
+    return snapshot(rows, PERF_OPPORTUNITIES, batch_size)
+
+
+def snapshot_stage_changes(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
+    rows = (StageChange.objects.order_by("pk")
+            .annotate(changed_on=_business_date("changed_at"))
+            .values_list("pk", "opportunity_id", "to_stage_id", "to_stage__order",
+                         "to_stage__is_won", "to_stage__is_lost", "changed_on"))
+    return snapshot(rows, PERF_STAGE_CHANGES, batch_size)
+
+
+def _performance_range(as_of: date) -> tuple[date, date]:
+    """[first month with a booking or an opportunity, end of the later of the fiscal year of
+    `as_of` and the month after the last booking or close date)."""
+    rules = fiscal_calendar().rules
+    booked = Booking.objects.aggregate(first=Min("booked_on"), last=Max("booked_on"))
+    opened = Opportunity.objects.aggregate(first=Min("created_at"), last=Max("close_date"))
+    firsts = [d for d in (booked["first"], opened["first"] and timezone.localdate(
+        opened["first"]), as_of) if d is not None]
+    lasts = [d for d in (booked["last"], opened["last"], as_of) if d is not None]
+    start = min(firsts)
+    end = max(rules.span(PeriodKind.YEAR, as_of).end, add_months(
+        date(max(lasts).year, max(lasts).month, 1), 1))
+    return date(start.year, start.month, 1), end
+
+
+def _snapshot_performance_periods(start: date, end: date) -> pa.Table:
+    quota_periods = Quota.objects.values("period_id")
+    rows = (Period.objects.filter(
+        Q(kind__in=[k.value for k in PERFORMANCE_PERIOD_KINDS], end__gt=start, start__lt=end)
+        | Q(pk__in=quota_periods)).order_by("pk").values_list("pk", "kind", "start", "end"))
+    return snapshot(rows, PERIODS)
+
+
+def _derived(row: dict[str, Any], span: tuple[date, date], as_of: date) -> dict[str, Any]:
+    """Attainment, pacing, win rate, averages and coverage of one stored row, exactly."""
+    quota, bookings = row["quota"], row["bookings"]
+    expected = perf_calc.expected_to_date(quota, span[0], span[1], as_of)
+    derived = {
+        "attainment_pct": perf_calc.ratio_pct(bookings, quota),
+        "expected_to_date": expected,
+        "pace_pct": perf_calc.ratio_pct(bookings, expected),
+        "coverage": perf_calc.coverage_ratio(row["open_pipeline"], quota, bookings),
+    }
+    if "won_count" in row:
+        closed = row["won_count"] + row["lost_count"]
+        derived |= {
+            "win_rate_pct": perf_calc.ratio_pct(row["won_count"], closed),
+            "avg_deal_size": perf_calc.average(row["won_amount"], row["won_count"]),
+            "avg_cycle_days": perf_calc.average(row["cycle_days_sum"], row["won_count"],
+                                                Decimal("0.1")),
+        }
+    return derived
+
+
+def _check_storable(name: str, result: pa.Table, currency: str) -> None:
+    for column in ("bookings", "won_amount", "pipeline_created", "open_pipeline", "quota"):
+        if column in result.column_names and result.num_rows:
+            largest = pc.max(pc.abs(result.column(column))).as_py()
+            if largest is not None and largest > LARGEST_STORED_AMOUNT:
+                raise RunError(f"A {column.replace('_', ' ')} total of {largest} {currency} in "
+                               f"{name.replace('_', ' ')} exceeds the largest storable amount "
+                               f"({LARGEST_STORED_AMOUNT}).")
+
+
+def _store_performance(run: CalcRun, results: dict[str, pa.Table], spans: dict[int, tuple[
+        date, date]], as_of: date, currency: str) -> int:
+    """bulk_create every result table of `run`, with the derived ratios; returns the row count."""
+    stored = 0
+    plans: list[tuple[str, type[models.Model]]] = [
+        ("person_performance", PersonPeriodPerformance),
+        ("team_performance", TeamPeriodPerformance),
+        ("manager_performance", ManagerPeriodPerformance),
+    ]
+    for name, model in plans:
+        table = results[name]
+        _check_storable(name, table, currency)
+        for batch in table.to_batches(max_chunksize=STORE_BATCH_SIZE):
+            objects = [
+                model(run=run, currency=currency, **row,
+                      **_derived(row, spans[row["period_id"]], as_of))
+                for row in batch.to_pylist()
+            ]
+            model.objects.bulk_create(objects, batch_size=STORE_BATCH_SIZE)
+            stored += len(objects)
+    for batch in results["stage_conversion"].to_batches(max_chunksize=STORE_BATCH_SIZE):
+        conversions = [
+            PersonStageConversion(run=run, **row,
+                                  conversion_pct=perf_calc.ratio_pct(row["advanced"],
+                                                                     row["entered"]))
+            for row in batch.to_pylist()
+        ]
+        PersonStageConversion.objects.bulk_create(conversions, batch_size=STORE_BATCH_SIZE)
+        stored += len(conversions)
+    return stored
+
+
+def run_performance(requested_by: Any = None, backend: str | None = None, *,
+                    as_of: date | None = None, run: CalcRun | None = None) -> CalcRun:
+    """Compute quotas in force, attainment, pacing, per-rep measures, team and manager roll-ups
+    and stage conversion on `backend` as of `as_of` (default today), stored as a new run.
+
+    Steps, each timed into `run.timings`: `periods`, `snapshot` (eight logical tables, one read
+    transaction), `hash`, `compute`, `store` (results and the succeeded status in one
+    transaction). Failures are recorded on the run, with no result rows, as for bookings runs.
+    """
+    backend_name = backend or settings.ATTAIN_ENGINE_BACKEND
+    currency = str(settings.ATTAIN_COMPANY_CURRENCY)
+    as_of = as_of or timezone.localdate()
+    if run is None:
+        run = CalcRun(kind=PERFORMANCE, requested_by=requested_by)
+    run.status = CalcRun.Status.RUNNING
+    run.started_at = timezone.now()
+    run.backend = backend_name
+    run.calc_version = CALC_VERSIONS[PERFORMANCE]
+    run.params = {"company_currency": currency, "as_of": as_of.isoformat(),
+                  "period_kinds": [k.value for k in PERFORMANCE_PERIOD_KINDS]}
+    run.save()
+    watch = _Stopwatch()
+    started = time.perf_counter()
+    try:
+        span = _performance_range(as_of)
+        watch.time("periods", lambda: ensure_periods(span[0], span[1], PERFORMANCE_PERIOD_KINDS))
+
+        def take_snapshot() -> dict[str, pa.Table]:
+            return {
+                "bookings": snapshot_bookings(),
+                "exchange_rates": with_company_currency(snapshot_exchange_rates(), currency,
+                                                        *span),
+                "periods": _snapshot_performance_periods(*span),
+                "perf_people": snapshot_people(),
+                "perf_reporting_lines": snapshot_reporting_lines(),
+                "perf_quota_versions": snapshot_quota_versions(currency),
+                "perf_opportunities": snapshot_opportunities(),
+                "perf_stage_changes": snapshot_stage_changes(),
+            }
+
+        with transaction.atomic():
+            inputs: dict[str, pa.Table] = watch.time("snapshot", take_snapshot)
+        run.input_rows = sum(table.num_rows for table in inputs.values())
+        run.inputs_hash = watch.time("hash", lambda: inputs_hash(inputs, run.params))
+
+        def compute() -> dict[str, pa.Table]:
+            with connect(backend_name) as engine:
+                return perf_calc.compute_performance(engine, inputs, as_of)
+
+        results: dict[str, pa.Table] = watch.time("compute", compute)
+        spans = {row["period_id"]: (row["start"], row["end"])
+                 for row in inputs["periods"].to_pylist()}
+
+        def store() -> None:
+            with transaction.atomic():
+                run.output_rows = _store_performance(run, results, spans, as_of, currency)
+                run.timings = {**watch.seconds,
+                               "total": round(time.perf_counter() - started, 4)}
+                _finish(run, CalcRun.Status.SUCCEEDED,
+                        ["inputs_hash", "input_rows", "output_rows", "timings"])
+
+        watch.time("store", store)
+        run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
+        run.save(update_fields=["timings"])
+    except (EngineError, RunError, ValueError) as error:
+        _fail(run, watch, started, str(error))
+    except Exception as error:
+        _fail(run, watch, started, f"{type(error).__name__}: {error}")
+        raise
+    return run

@@ -16,14 +16,26 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from attain.core.models import CalcRun, FiscalCalendar, Period
 from attain.core.money import round_money
 from attain.core.periods import FiscalCalendarRules, FiscalSpan, PeriodKind, add_months
-from attain.crm.models import Account, Booking, Opportunity, StageChange
+from attain.crm.models import Account, Booking, Opportunity, Stage, StageChange
+from attain.people import queries as people_queries
 from attain.people.models import Person, Role
-from attain.performance.models import PersonPeriodBookings, Quota
+from attain.people.visibility import lines_valid_on
+from attain.performance import engine_io
+from attain.performance.models import (
+    ManagerPeriodPerformance,
+    PerformanceSettings,
+    PersonPeriodBookings,
+    PersonPeriodPerformance,
+    PersonStageConversion,
+    Quota,
+    QuotaVersion,
+    TeamPeriodPerformance,
+)
 
 BOOKINGS_RUN_KIND = "bookings_by_person_period"
 ZERO = Decimal("0.00")
@@ -353,3 +365,433 @@ def person_period_bookings(
     if period_kind:
         rows = rows.filter(period__kind=period_kind)
     return rows.order_by("period__start", "period__kind", "person__name", "id")
+
+
+# --- the performance run: attainment, pacing, comparison, leaderboards ------------------------
+#
+# Every figure below comes from the latest succeeded `performance` run. Medians and percentiles
+# of a comparison are taken over the materialised rows of one team and period (tens of rows),
+# which is presentation, not a recalculation.
+
+PERFORMANCE_RUN_KIND = "performance"
+PERFORMANCE_PERIOD_KINDS = ("quarter", "month", "year", "week")
+
+
+def latest_performance_run() -> CalcRun | None:
+    """The newest succeeded performance run: every figure of the performance pages comes from it."""
+    return (CalcRun.objects.filter(kind=PERFORMANCE_RUN_KIND, status=CalcRun.Status.SUCCEEDED)
+            .order_by("-finished_at", "-id").first())
+
+
+def pending_performance_run() -> CalcRun | None:
+    return (CalcRun.objects.filter(kind=PERFORMANCE_RUN_KIND,
+                                   status__in=[CalcRun.Status.QUEUED, CalcRun.Status.RUNNING])
+            .order_by("-created_at", "-id").first())
+
+
+def performance_run(run_id: int | None = None) -> CalcRun | None:
+    """Run `run_id` if it is a succeeded performance run (else None); the latest without it."""
+    if run_id is None:
+        return latest_performance_run()
+    return CalcRun.objects.filter(pk=run_id, kind=PERFORMANCE_RUN_KIND,
+                                  status=CalcRun.Status.SUCCEEDED).first()
+
+
+def leaderboard_names() -> str:
+    """"names" or "anonymised" (the company setting; names until ops decides otherwise)."""
+    row = PerformanceSettings.objects.filter(pk=1).first()
+    return row.leaderboard_names if row else PerformanceSettings.LeaderboardNames.NAMES
+
+
+def previous_period(period: Period) -> Period | None:
+    """The stored period of the same kind that ends where `period` starts."""
+    return Period.objects.filter(kind=period.kind, end=period.start).first()
+
+
+def period_span(period: Period) -> FiscalSpan:
+    return FiscalSpan(PeriodKind(period.kind), period.start, period.end, period.label)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A column of the comparison: `higher_is_better` decides top, bottom and percentiles."""
+
+    key: str
+    label: str
+    kind: str  # "money", "pct", "count", "days", "ratio"
+    higher_is_better: bool = True
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("attainment_pct", "Attainment", "pct"),
+    Measure("bookings", "Bookings", "money"),
+    Measure("win_rate_pct", "Win rate", "pct"),
+    Measure("avg_deal_size", "Avg deal size", "money"),
+    Measure("avg_cycle_days", "Cycle (days)", "days", higher_is_better=False),
+    Measure("pipeline_created", "Pipeline created", "money"),
+    Measure("coverage", "Coverage", "ratio"),
+)
+MEASURE_BY_KEY = {m.key: m for m in MEASURES}
+LEADERBOARD_METRICS: tuple[Measure, ...] = (
+    MEASURES[1], MEASURES[0], Measure("won_count", "Deals won", "count"), MEASURES[2],
+    MEASURES[3], MEASURES[5],
+)
+LEADERBOARD_METRIC_BY_KEY = {m.key: m for m in LEADERBOARD_METRICS}
+
+
+def _performance_rows(run: CalcRun | None, period: Period | None) -> QuerySet[Any]:
+    if run is None or period is None:
+        return PersonPeriodPerformance.objects.none()
+    return PersonPeriodPerformance.objects.filter(run=run, period=period).select_related(
+        "person", "team", "manager")
+
+
+def person_performance(user: Any, as_of: date, run: CalcRun | None, period: Period | None, *,
+                       team_id: int | None = None, reps_only: bool = False
+                       ) -> list[PersonPeriodPerformance]:
+    """The stored rows of `period` for the people `user` may see, by attainment then bookings
+    (people without a quota last). `team_id` keeps the team's members on the reference day."""
+    rows = _performance_rows(run, period).filter(
+        person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    if team_id is not None:
+        rows = rows.filter(team_id=team_id)
+    if reps_only:
+        rows = rows.filter(person__role=Role.REP)
+    ordered = list(rows)
+    ordered.sort(key=lambda r: (r.attainment_pct is not None, r.attainment_pct or ZERO,
+                                r.bookings, r.person.name), reverse=True)
+    return ordered
+
+
+def person_performance_row(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+                           person_id: int) -> PersonPeriodPerformance | None:
+    return (_performance_rows(run, period)
+            .filter(person__in=Person.objects.visible_to(user, as_of).values("pk"),
+                    person_id=person_id).first())
+
+
+def team_performance(user: Any, as_of: date, run: CalcRun | None, period: Period | None
+                     ) -> list[TeamPeriodPerformance]:
+    """Every team's row for company-wide roles; for others the teams of people they may see."""
+    if run is None or period is None:
+        return []
+    allowed = people_queries.teams(user, as_of).values("pk")
+    rows = (TeamPeriodPerformance.objects.filter(run=run, period=period, team__in=allowed)
+            .select_related("team"))
+    return sorted(rows, key=lambda r: (r.attainment_pct is not None, r.attainment_pct or ZERO,
+                                       r.bookings), reverse=True)
+
+
+def manager_rollups(user: Any, as_of: date, run: CalcRun | None, period: Period | None
+                    ) -> list[ManagerPeriodPerformance]:
+    """Roll-ups of the managers `user` may see (a manager sees their own and their subtree's)."""
+    if run is None or period is None:
+        return []
+    rows = (ManagerPeriodPerformance.objects.visible_to(user, as_of)
+            .filter(run=run, period=period).select_related("manager", "team"))
+    return sorted(rows, key=lambda r: (r.manager.name, r.manager_id))
+
+
+def manager_rollup(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+                   manager_id: int) -> ManagerPeriodPerformance | None:
+    if run is None or period is None:
+        return None
+    return (ManagerPeriodPerformance.objects.visible_to(user, as_of)
+            .filter(run=run, period=period, manager_id=manager_id).first())
+
+
+def scope_totals(rows: Sequence[Any], span: FiscalSpan, as_of: date) -> dict[str, Any]:
+    """Quota, bookings, attainment, pacing, open pipeline and coverage added over `rows`
+    (stored, rounded person figures; quotas of people without one count as nothing)."""
+    calc = engine_io
+    bookings = sum((r.bookings for r in rows), ZERO)
+    with_quota = [r for r in rows if r.quota is not None]
+    quota = sum((r.quota for r in with_quota), ZERO) if with_quota else None
+    expected = calc.expected_to_date(quota, span.start, span.end, as_of)
+    open_pipeline = sum((r.open_pipeline for r in rows), ZERO)
+    return {
+        "bookings": bookings, "quota": quota, "attainment_pct": calc.ratio_pct(bookings, quota),
+        "expected_to_date": expected, "pace_pct": calc.ratio_pct(bookings, expected),
+        "open_pipeline": open_pipeline,
+        "coverage": calc.coverage_ratio(open_pipeline, quota, bookings),
+        "people": len(rows), "with_quota": len(with_quota),
+        "at_or_above": sum(1 for r in with_quota
+                           if r.attainment_pct is not None and r.attainment_pct >= 100),
+        "elapsed_days": calc.elapsed_days(span.start, span.end, as_of),
+        "period_days": (span.end - span.start).days,
+    }
+
+
+def attainment_bands(rows: Sequence[Any]) -> list[AttainmentBand]:
+    """People with a quota per attainment band (the histogram)."""
+    bands = []
+    for label, low, high in ATTAINMENT_BANDS:
+        count = sum(1 for r in rows if r.attainment_pct is not None and r.attainment_pct >= low
+                    and (high is None or r.attainment_pct < high))
+        bands.append(AttainmentBand(label, low, high, count))
+    return bands
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    period: Period
+    quota: Decimal | None
+    bookings: Decimal
+    attainment_pct: Decimal | None
+
+
+def attainment_trend(user: Any, as_of: date, run: CalcRun | None, period: Period, *,
+                     team_id: int | None = None, person_id: int | None = None,
+                     count: int = 8) -> list[TrendPoint]:
+    """Quota, bookings and attainment of the visible people (a team, or one person) over the
+    `count` periods of `period`'s kind ending with it, oldest first."""
+    calc = engine_io
+    if run is None:
+        return []
+    periods = list(Period.objects.filter(kind=period.kind, start__lte=period.start)
+                   .order_by("-start")[:count])[::-1]
+    rows = PersonPeriodPerformance.objects.filter(
+        run=run, period__in=periods,
+        person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    if team_id is not None:
+        rows = rows.filter(team_id=team_id)
+    if person_id is not None:
+        rows = rows.filter(person_id=person_id)
+    sums = {r["period_id"]: r for r in rows.values("period_id").annotate(
+        quota_sum=Sum("quota"), bookings_sum=Sum("bookings"))}
+    points = []
+    for p in periods:
+        row = sums.get(p.pk, {})
+        quota = row.get("quota_sum")
+        booked = round_money(row.get("bookings_sum") or ZERO)
+        quota = round_money(quota) if quota is not None else None
+        points.append(TrendPoint(p, quota, booked, calc.ratio_pct(booked, quota)))
+    return points
+
+
+def monthly_bookings_by_person(run: CalcRun | None, person_ids: Iterable[int], end: date,
+                               months: int = 6) -> dict[int, list[Decimal]]:
+    """Each person's stored monthly bookings over the `months` months ending before `end`
+    (zeros where nothing was booked): the sparklines of the comparison."""
+    first = add_months(date(end.year, end.month, 1), -months + (1 if end.day > 1 else 0))
+    starts = [add_months(first, i) for i in range(months)]
+    ids = list(person_ids)
+    result = {pid: [ZERO] * months for pid in ids}
+    if run is None or not ids:
+        return result
+    rows = PersonPeriodPerformance.objects.filter(
+        run=run, person_id__in=ids, period__kind=PeriodKind.MONTH.value,
+        period__start__in=starts).values_list("person_id", "period__start", "bookings")
+    index = {start: i for i, start in enumerate(starts)}
+    for pid, start, amount in rows:
+        result[pid][index[start]] = amount
+    return result
+
+
+def stage_conversions(run: CalcRun | None, period: Period | None, person_ids: Iterable[int]
+                      ) -> tuple[list[Stage], dict[int, dict[int, PersonStageConversion]]]:
+    """The open stages that have conversions in `period` and, per person, their row per stage."""
+    if run is None or period is None:
+        return [], {}
+    rows = list(PersonStageConversion.objects.filter(
+        run=run, period=period, person_id__in=list(person_ids)).select_related("stage"))
+    stages = sorted({r.stage for r in rows}, key=lambda s: (s.pipeline, s.order, s.pk))
+    by_person: dict[int, dict[int, PersonStageConversion]] = {}
+    for r in rows:
+        by_person.setdefault(r.person_id, {})[r.stage_id] = r
+    return stages, by_person
+
+
+def median(values: Sequence[Decimal]) -> Decimal | None:
+    """The middle value (the mean of the two middle ones for an even count, to 2 decimals)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return ((ordered[middle - 1] + ordered[middle]) / 2).quantize(Decimal("0.01"))
+
+
+def percentile_rank(value: Decimal | None, values: Sequence[Decimal], higher_is_better: bool
+                    ) -> int | None:
+    """Where `value` stands among `values`, 0..100, better = higher: the share of values it
+    beats plus half of those it ties (mid-rank), in whole percent. 4 of [1, 2, 3, 4] → 88."""
+    if value is None or not values:
+        return None
+    beats = sum(1 for v in values if (v < value if higher_is_better else v > value))
+    ties = sum(1 for v in values if v == value)
+    return int((Decimal(beats) + Decimal(ties) / 2) * 100 / len(values) + Decimal("0.5"))
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    measure: Measure
+    value: Decimal | None
+    median: Decimal | None
+    percentile: int | None
+
+    @property
+    def vs_median(self) -> Decimal | None:
+        """(value - median) ÷ |median| in percent, signed so that positive is better."""
+        if self.value is None or self.median is None or self.median == 0:
+            return None
+        change = (self.value - self.median) * 100 / abs(self.median)
+        if not self.measure.higher_is_better:
+            change = -change
+        return change.quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonRow:
+    row: PersonPeriodPerformance
+    cells: list[Cell]
+    conversions: list[Cell]
+    sparkline: list[Decimal]
+
+    @property
+    def standouts(self) -> list[Cell]:
+        """The three measures furthest from the team median (either way)."""
+        scored = [c for c in [*self.cells, *self.conversions] if c.vs_median is not None]
+        scored.sort(key=lambda c: abs(c.vs_median or ZERO), reverse=True)
+        return scored[:3]
+
+
+def _value(row: Any, key: str) -> Decimal | None:
+    value = getattr(row, key)
+    return None if value is None else Decimal(value)
+
+
+def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+               team_id: int | None) -> dict[str, Any]:
+    """Reps side by side: each measure with the median and the rep's percentile among the reps
+    of the same team (the team on the reference day; all reps `user` may see when no team is
+    given). Medians and percentiles use every rep of the team, also those `user` may not see
+    (a rep sees their own row against the team's median, never another rep's figures)."""
+    if run is None or period is None:
+        return {"rows": [], "stages": [], "medians": [], "conversion_medians": []}
+    peers_qs = _performance_rows(run, period).filter(person__role=Role.REP)
+    if team_id is not None:
+        peers_qs = peers_qs.filter(team_id=team_id)
+    else:
+        peers_qs = peers_qs.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    peers = list(peers_qs)
+    visible = set(Person.objects.visible_to(user, as_of).values_list("pk", flat=True))
+    stages, conversions = stage_conversions(run, period, [p.person_id for p in peers])
+    columns = {m.key: [v for p in peers if (v := _value(p, m.key)) is not None]
+               for m in MEASURES}
+    medians = {key: median(values) for key, values in columns.items()}
+    conversion_values = {
+        s.pk: [r.conversion_pct for p in peers
+               if (r := conversions.get(p.person_id, {}).get(s.pk)) is not None
+               and r.conversion_pct is not None]
+        for s in stages}
+    conversion_measures = {s.pk: Measure(f"stage_{s.pk}", f"{s.name} →", "pct") for s in stages}
+    shown = [p for p in peers if p.person_id in visible]
+    sparklines = monthly_bookings_by_person(run, [p.person_id for p in shown], period.end)
+    rows = []
+    for p in shown:
+        cells = [Cell(m, _value(p, m.key), medians[m.key],
+                      percentile_rank(_value(p, m.key), columns[m.key], m.higher_is_better))
+                 for m in MEASURES]
+        conv = []
+        for s in stages:
+            found_row = conversions.get(p.person_id, {}).get(s.pk)
+            value = found_row.conversion_pct if found_row else None
+            conv.append(Cell(conversion_measures[s.pk], value, median(conversion_values[s.pk]),
+                             percentile_rank(value, conversion_values[s.pk], True)))
+        rows.append(ComparisonRow(p, cells, conv, sparklines.get(p.person_id, [])))
+    rows.sort(key=lambda r: (r.row.attainment_pct is not None, r.row.attainment_pct or ZERO,
+                             r.row.bookings, r.row.person.name), reverse=True)
+    return {
+        "rows": rows, "stages": stages, "peers": len(peers),
+        "medians": [(m, medians[m.key]) for m in MEASURES],
+        "conversion_medians": [(s, median(conversion_values[s.pk])) for s in stages],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardEntry:
+    person_id: int
+    name: str
+    team: str
+    value: Decimal
+    rank: int
+    previous_rank: int | None
+    is_viewer: bool
+    anonymised: bool
+
+    @property
+    def movement(self) -> int | None:
+        """Places gained since the previous period (negative: lost); None for a newcomer."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+
+def _ranks(values: dict[int, Decimal], higher_is_better: bool = True) -> dict[int, int]:
+    """Competition ranking ("1224"): equal values share a rank."""
+    ordered = sorted(values.values(), reverse=higher_is_better)
+    first_place: dict[Decimal, int] = {}
+    for place, value in enumerate(ordered, start=1):
+        first_place.setdefault(value, place)
+    return {pid: first_place[value] for pid, value in values.items()}
+
+
+def leaderboard(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+                metric: str, team_id: int | None = None, *, viewer_person_id: int | None = None,
+                names_for_everyone: bool = True) -> list[LeaderboardEntry]:
+    """Reps ranked on `metric` in `period`, company-wide or in one team (members on the
+    reference day), with their rank in the previous period of the same kind (same scope).
+
+    Everyone signed in may read a leaderboard. When `names_for_everyone` is False (the company
+    chose anonymised leaderboards and the viewer is a rep), other reps appear as "Rep #rank".
+    Reps without a value (no quota for attainment, nothing closed for win rate) are left out.
+    """
+    if run is None or period is None or metric not in LEADERBOARD_METRIC_BY_KEY:
+        return []
+
+    def values(of: Period) -> dict[int, tuple[Decimal, str, str]]:
+        rows = PersonPeriodPerformance.objects.filter(run=run, period=of,
+                                                      person__role=Role.REP)
+        if team_id is not None:
+            rows = rows.filter(team_id=team_id)
+        return {pid: (Decimal(value), name, team or "")
+                for pid, value, name, team in rows.values_list(
+                    "person_id", metric, "person__name", "team__name")
+                if value is not None}
+
+    now = values(period)
+    previous = previous_period(period)
+    before = values(previous) if previous is not None else {}
+    ranks = _ranks({pid: v for pid, (v, _, _) in now.items()})
+    previous_ranks = _ranks({pid: v for pid, (v, _, _) in before.items()})
+    entries = [
+        LeaderboardEntry(
+            person_id=pid, name=name if names_for_everyone or pid == viewer_person_id
+            else f"Rep #{ranks[pid]}", team=team, value=value, rank=ranks[pid],
+            previous_rank=previous_ranks.get(pid), is_viewer=pid == viewer_person_id,
+            anonymised=not names_for_everyone and pid != viewer_person_id)
+        for pid, (value, name, team) in now.items()
+    ]
+    entries.sort(key=lambda e: (e.rank, e.name if not e.anonymised else "", e.person_id))
+    return entries
+
+
+def quota_rows(user: Any, as_of: date, period: Period | None, *, team_id: int | None = None
+               ) -> QuerySet[Quota]:
+    """Quotas of `period` (people `user` may see; team quotas for company-wide roles), with
+    their version count."""
+    if period is None:
+        return Quota.objects.none()
+    rows = quotas(user, as_of, period_id=period.pk)
+    if team_id is not None:
+        members = lines_valid_on(min(as_of, period.end)).filter(team_id=team_id)
+        rows = rows.filter(Q(team_id=team_id) | Q(person__in=members.values("person_id")))
+    return rows.annotate(version_count=Count("versions"))
+
+
+def quota_history(user: Any, as_of: date, quota_id: int) -> tuple[Quota, list[QuotaVersion]] | None:
+    """A quota `user` may see and its versions, oldest first; None when missing or hidden."""
+    quota = quotas(user, as_of).filter(pk=quota_id).first()
+    if quota is None:
+        return None
+    return quota, list(quota.versions.select_related("recorded_by").order_by("valid_from", "id"))

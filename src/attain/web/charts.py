@@ -79,3 +79,114 @@ def gauge_chart(pct: Decimal | None, *, link: str | None = None) -> dict[str, An
             "data": [_point(Decimal(str(value)), link) | {"name": "attainment"}],
         }],
     }
+
+
+def trend_chart(labels: Sequence[str], bars: tuple[str, Sequence[Decimal | int]],
+                line: tuple[str, Sequence[Decimal | None]] | None,
+                links: Sequence[str | None]) -> dict[str, Any]:
+    """Bars (e.g. bookings) with an optional line on a second, percent axis (e.g. attainment)."""
+    option = bar_chart(labels, [(bars[0], bars[1], links)])
+    if line is not None:
+        option["legend"] = {"top": 0}
+        option["grid"]["top"] = 36
+        option["yAxis"] = [option["yAxis"], {"type": "value", "name": "%",
+                                             "axisLabel": {"formatter": "{value}%"},
+                                             "splitLine": {"show": False}}]
+        option["series"].append({
+            "name": line[0], "type": "line", "yAxisIndex": 1, "smooth": True,
+            "data": [_point(v, link) if v is not None else None
+                     for v, link in zip(line[1], links, strict=True)],
+        })
+    return option
+
+
+def sparkline_chart(values: Sequence[Decimal], link: str | None = None) -> dict[str, Any]:
+    """A tiny line without axes (a rep's recent months in a table cell)."""
+    return {
+        "grid": {"left": 2, "right": 2, "top": 2, "bottom": 2},
+        "xAxis": {"type": "category", "show": False, "data": list(range(len(values)))},
+        "yAxis": {"type": "value", "show": False, "min": 0},
+        "tooltip": {"show": False},
+        "series": [{"type": "line", "symbol": "none", "smooth": True,
+                    "lineStyle": {"width": 1.5}, "areaStyle": {"opacity": 0.15},
+                    "data": [_point(v, link) for v in values]}],
+        "color": PALETTE,
+    }
+
+
+def heatmap_chart(columns: Sequence[str], rows: Sequence[str],
+                  cells: Sequence[tuple[int, int, int | None, str | None]]) -> dict[str, Any]:
+    """Rows x columns coloured by a 0-100 score (percentile); `cells` are (column, row, score,
+    link). Empty scores are left blank."""
+    return {
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 8, "top": 8, "bottom": 56, "containLabel": True},
+        "xAxis": {"type": "category", "data": list(columns), "splitArea": {"show": True},
+                  "axisLabel": {"interval": 0, "rotate": 30}},
+        "yAxis": {"type": "category", "data": list(rows), "splitArea": {"show": True},
+                  "inverse": True},
+        "visualMap": {"min": 0, "max": 100, "calculable": False, "orient": "horizontal",
+                      "left": "center", "bottom": 0, "itemHeight": 120,
+                      "inRange": {"color": ["#dc2626", "#fde68a", "#16a34a"]},
+                      "text": ["100th", "0th percentile"]},
+        "series": [{
+            "type": "heatmap", "label": {"show": True},
+            "data": [{"value": [x, y, score], **({"link": link} if link else {})}
+                     for x, y, score, link in cells if score is not None],
+        }],
+    }
+
+
+# --- pipeline analytics (web/pipeline_views.py) --------------------------------------------------
+
+
+def funnel_chart(stages: Sequence[str], counts: Sequence[int], links: Sequence[str | None]
+                 ) -> dict[str, Any]:
+    """A funnel of deal counts per stage, widest first; each step links to its deals."""
+    return {
+        "color": PALETTE,
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
+        "series": [{
+            "type": "funnel", "sort": "none", "left": "10%", "width": "80%", "minSize": "8%",
+            "label": {"show": True, "position": "inside", "formatter": "{b}: {c}"},
+            "data": [_point(c, link) | {"name": s}
+                     for s, c, link in zip(stages, counts, links, strict=True)],
+        }],
+    }
+
+
+def sankey_chart(nodes: Sequence[str], links: Sequence[tuple[str, str, int]]) -> dict[str, Any]:
+    """Stage flow: `links` are (source, target, transitions); only forward moves are drawn
+    (a sankey cannot show a move back to an earlier stage)."""
+    return {
+        "color": PALETTE,
+        "tooltip": {"trigger": "item"},
+        "series": [{
+            "type": "sankey", "left": 8, "right": 90, "top": 8, "bottom": 8,
+            "emphasis": {"focus": "adjacency"}, "nodeAlign": "left",
+            "data": [{"name": n} for n in nodes],
+            "links": [{"source": s, "target": t, "value": v} for s, t, v in links],
+            "lineStyle": {"color": "gradient", "curveness": 0.5},
+        }],
+    }
+
+
+def conversion_heatmap_chart(columns: Sequence[str], rows: Sequence[str],
+                             cells: Sequence[tuple[int, int, Decimal | None, str | None]],
+                             *, low: float = 0, high: float = 100) -> dict[str, Any]:
+    """Conversion % per row x column: `cells` are (column index, row index, value or None,
+    link); an empty value shows "-"."""
+    return {
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 16, "top": 8, "bottom": 56, "containLabel": True},
+        "xAxis": {"type": "category", "data": list(columns), "splitArea": {"show": True}},
+        "yAxis": {"type": "category", "data": list(rows), "splitArea": {"show": True}},
+        "visualMap": {"min": low, "max": high, "calculable": True, "orient": "horizontal",
+                      "left": "center", "bottom": 0, "inRange": {
+                          "color": ["#fee2e2", "#fef3c7", "#dcfce7", "#16a34a"]}},
+        "series": [{
+            "type": "heatmap", "label": {"show": True},
+            "data": [{"value": [x, y, float(v) if v is not None else "-"],
+                      **({"link": link} if link else {})} for x, y, v, link in cells],
+        }],
+    }

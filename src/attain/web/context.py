@@ -28,8 +28,15 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         links.append(("My page", reverse("person", args=[viewer.person_id])))
     if viewer.is_manager or viewer.is_company_wide:
         links.append(("Attainment", reverse("attainment")))
+    links.append(("Performance", reverse("performance-attainment")))
+    links.append(("Pipeline", reverse("pipeline")))
+    links.append(("Forecast", reverse("forecast")))
     links.append(("Opportunities", reverse("opportunities")))
     links.append(("Bookings", reverse("bookings")))
+    if viewer.is_ops:
+        links.append(("Data quality", reverse("quality")))
+    if viewer.is_ops:
+        links.append(("Imports", reverse("imports")))
     if viewer.can_use_admin:
         links.append(("Admin", reverse("admin:index")))
     path = request.path

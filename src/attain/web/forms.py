@@ -38,16 +38,25 @@ class _OwnerFilterForm(forms.Form):
 
 
 class OpportunityFilters(_OwnerFilterForm):
-    """`?owner=&stage=&status=&close_from=&close_to=&q=`; `close_to` is excluded."""
+    """`?owner=&stage=&status=&close_from=&close_to=&q=`; `close_to` is excluded. Drill-downs
+    from pipeline analytics also pass `team=`/`manager=` (owners in that team or subtree today),
+    `segment=`, `source=` and `created_from=`/`created_to=` (creation days, `_to` excluded)."""
 
     stage = forms.ChoiceField(required=False)
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     close_from = forms.DateField(required=False, widget=DateInput, label="Close from")
     close_to = forms.DateField(required=False, widget=DateInput, label="Close before")
     q = forms.CharField(required=False, label="Name contains")
+    created_from = forms.DateField(required=False, widget=DateInput, label="Created from")
+    created_to = forms.DateField(required=False, widget=DateInput, label="Created before")
+    segment = forms.CharField(required=False, max_length=8, widget=forms.HiddenInput)
+    source = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    team = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    manager = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Any, *, user: Any, as_of: date) -> None:
         super().__init__(data, user=user, as_of=as_of)
+        self.as_of = as_of
         names = Stage.objects.order_by("order", "name").values_list("name", flat=True)
         stage = self.fields["stage"]
         assert isinstance(stage, forms.ChoiceField)
@@ -61,7 +70,22 @@ class OpportunityFilters(_OwnerFilterForm):
             **STATUS_FILTERS.get(data.get("status") or "", {}),
             "close_date_from": data.get("close_from"), "close_date_to": data.get("close_to"),
             "q": data.get("q") or None,
+            "created_from": data.get("created_from"), "created_to": data.get("created_to"),
+            "segment": data.get("segment") or None, "source": data.get("source") or None,
+            "owner_ids": self._scope_owner_ids(),
         }
+
+    def _scope_owner_ids(self) -> set[int] | None:
+        """Owners in `team` (reporting lines today) or in `manager`'s subtree today."""
+        from attain.people.visibility import lines_valid_on, subtree_ids
+
+        team, manager = self.cleaned_data.get("team"), self.cleaned_data.get("manager")
+        if team is not None:
+            return set(lines_valid_on(self.as_of).filter(team_id=team)
+                       .values_list("person_id", flat=True))
+        if manager is not None:
+            return subtree_ids(manager, self.as_of)
+        return None
 
 
 class BookingFilters(_OwnerFilterForm):

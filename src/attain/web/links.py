@@ -26,8 +26,18 @@ def bookings_url(*, owner: int | None = None, start: date | None = None,
 
 
 def opportunities_url(*, owner: int | None = None, stage: str | None = None,
-                      status: str | None = None) -> str:
-    return _with_query(reverse("opportunities"), owner=owner, stage=stage, status=status)
+                      status: str | None = None, team: int | None = None,
+                      manager: int | None = None, segment: str | None = None,
+                      source: str | None = None, created: tuple[date, date] | None = None,
+                      closed: tuple[date, date] | None = None) -> str:
+    """Opportunities behind a figure; `created`/`closed` are half-open [start, end) days."""
+    return _with_query(
+        reverse("opportunities"), owner=owner, stage=stage, status=status, team=team,
+        manager=manager, segment=segment, source=source,
+        created_from=created[0].isoformat() if created else None,
+        created_to=created[1].isoformat() if created else None,
+        close_from=closed[0].isoformat() if closed else None,
+        close_to=closed[1].isoformat() if closed else None)
 
 
 def attainment_url(*, period_id: int | None = None, low: int | None = None,

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,7 @@ from attain.crm import queries as crm_queries
 from attain.people.models import Person
 from attain.performance import queries as perf
 from attain.web import dashboards, links
-from attain.web.exports import csv_response, csv_url, wants_csv
+from attain.web.exports import csv_url, export_response, wants_export
 from attain.web.forms import AttainmentFilters, BookingFilters, OpportunityFilters
 from attain.web.viewer import Viewer, viewer_of
 
@@ -69,15 +70,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def person(request: HttpRequest, person_id: int) -> HttpResponse:
+def person(request: HttpRequest, person_id: int) -> HttpResponseBase:
     """One person: quota, attainment and order lines in a period, and their open opportunities."""
     as_of = today()
     person = get_object_or_404(Person.objects.visible_to(request.user, as_of), pk=person_id)
     span, period = _period_from(request, as_of)
     bookings = crm_queries.bookings(request.user, as_of, owner_id=person.pk,
                                     booked_from=span.start, booked_to=span.end)
-    if wants_csv(request):
-        return _bookings_csv(f"bookings-{person.external_id}-{span.label}.csv", bookings)
+    if wants_export(request):
+        return _bookings_export(request, f"bookings-{person.external_id}-{span.label}",
+                                bookings)
     return render(request, "web/person.html", {
         "person": person, "span": span, "period": period,
         "figures": perf.person_attainment(request.user, as_of, person.pk, period),
@@ -90,9 +92,9 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
     })
 
 
-def _bookings_csv(filename: str, bookings: Any) -> HttpResponse:
-    return csv_response(
-        filename,
+def _bookings_export(request: HttpRequest, name: str, bookings: Any) -> HttpResponseBase:
+    return export_response(
+        request, name,
         ["booked_on", "booking", "owner", "opportunity", "product", "quantity", "amount",
          "currency"],
         ((b.booked_on, b.external_id, b.owner.name if b.owner else "",
@@ -103,15 +105,15 @@ def _bookings_csv(filename: str, bookings: Any) -> HttpResponse:
 
 
 @login_required
-def opportunity_list(request: HttpRequest) -> HttpResponse:
+def opportunity_list(request: HttpRequest) -> HttpResponseBase:
     as_of = today()
     form = OpportunityFilters(request.GET, user=request.user, as_of=as_of)
     rows = (crm_queries.opportunities(request.user, as_of, **form.query_params(),
                                       ordering="close_date")
             if form.is_valid() else crm_queries.opportunities(request.user, as_of).none())
-    if wants_csv(request):
-        return csv_response(
-            "opportunities.csv",
+    if wants_export(request):
+        return export_response(
+            request, "opportunities",
             ["id", "external_id", "name", "account", "owner", "stage", "amount", "currency",
              "close_date", "is_closed", "is_won"],
             ((o.pk, o.external_id, o.name, o.account.name if o.account else "",
@@ -125,26 +127,29 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponseBase:
     as_of = today()
     opportunity = crm_queries.opportunity(request.user, as_of, opportunity_id)
     if opportunity is None:
         raise Http404("No such opportunity")
+    bookings = crm_queries.bookings(request.user, as_of, opportunity_id=opportunity.pk)
+    if wants_export(request):
+        return _bookings_export(request, f"bookings-{opportunity.external_id}", bookings)
     return render(request, "web/opportunity_detail.html", {
         "opportunity": opportunity,
         "history": list(opportunity.stage_changes.all()),
-        "bookings": crm_queries.bookings(request.user, as_of, opportunity_id=opportunity.pk),
+        "bookings": bookings, "bookings_csv_url": csv_url(request),
     })
 
 
 @login_required
-def booking_list(request: HttpRequest) -> HttpResponse:
+def booking_list(request: HttpRequest) -> HttpResponseBase:
     as_of = today()
     form = BookingFilters(request.GET, user=request.user, as_of=as_of)
     rows = (crm_queries.bookings(request.user, as_of, **form.query_params())
             if form.is_valid() else crm_queries.bookings(request.user, as_of).none())
-    if wants_csv(request):
-        return _bookings_csv("bookings.csv", rows)
+    if wants_export(request):
+        return _bookings_export(request, "bookings", rows)
     return render(request, "web/booking_list.html", {
         "form": form, "page": _page(request, rows.select_related("opportunity")),
         "csv_url": csv_url(request), "totals": crm_queries.totals_by_currency(rows),
@@ -152,7 +157,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def attainment(request: HttpRequest) -> HttpResponse:
+def attainment(request: HttpRequest) -> HttpResponseBase:
     """Quota attainment of everyone the viewer may see, for a period, optionally in a band."""
     viewer, as_of = _viewer(request), today()
     if not (viewer.is_manager or viewer.is_company_wide):
@@ -167,9 +172,9 @@ def attainment(request: HttpRequest) -> HttpResponse:
         if (band.get("min") is None or (r.pct is not None and r.pct >= band["min"]))
         and (band.get("max") is None or (r.pct is not None and r.pct < band["max"]))
     ]
-    if wants_csv(request):
-        return csv_response(
-            f"attainment-{span.label}.csv",
+    if wants_export(request):
+        return export_response(
+            request, f"attainment-{span.label}",
             ["person_id", "name", "role", "quota", "bookings", "booking_count", "attainment_pct",
              "currency"],
             ((r.person_id, r.name, r.role, r.quota, r.bookings, r.booking_count, r.pct,

@@ -23,8 +23,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from attain.demo.generator import generate
         from attain.demo.logins import ensure_demo_logins
-        from attain.performance.actions import run_bookings_calculation
-
         self.stdout.write("Migrating the database …")
         call_command("migrate", interactive=False, verbosity=0)
         if Person.objects.exists():
@@ -34,9 +32,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Generating the demo organisation (scale {options['scale']}) …")
             summary = generate(options["scale"], progress=True)
             self.stdout.write(f"  {summary}  ({time.perf_counter() - started:.1f} s)")
-            self.stdout.write("Calculating bookings per person and period …")
-            run = run_bookings_calculation(None)
-            self.stdout.write(f"  run #{run.pk}: {run.status}, {run.output_rows} result rows")
+            self._calculate()
         logins = ensure_demo_logins()
         self.stdout.write("")
         self.stdout.write(f"Log in at http://127.0.0.1:{options['port']}/ with one of:")
@@ -45,3 +41,25 @@ class Command(BaseCommand):
         self.stdout.write("")
         if not options["no_serve"]:
             call_command("serve", port=options["port"])
+
+    def _calculate(self) -> None:
+        """Materialise what the pages read. The forecast takes minutes, so it is queued for the
+        task worker that `serve` starts; its page says so until the run lands."""
+        from attain.forecasting.actions import request_forecast
+        from attain.ingest.quality.actions import run_quality_check
+        from attain.performance.actions import run_bookings_calculation, run_performance_analytics
+        from attain.pipeline.actions import run_pipeline_analytics
+
+        steps = [("bookings per person and period", run_bookings_calculation),
+                 ("performance: quotas, attainment, comparison", run_performance_analytics),
+                 ("pipeline analytics", run_pipeline_analytics),
+                 ("data quality", run_quality_check)]
+        for label, calculate in steps:
+            started = time.perf_counter()
+            self.stdout.write(f"Calculating {label} …")
+            run = calculate(None)
+            self.stdout.write(f"  run #{run.pk}: {run.status}, {run.output_rows:,} result rows "
+                              f"({time.perf_counter() - started:.1f} s)")
+        run = request_forecast(None, period_kind="quarter")
+        self.stdout.write(f"Forecast run #{run.pk} queued: the worker computes it in the "
+                          "background (a few minutes).")
