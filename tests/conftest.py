@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,24 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+def shared_dataset(*parts: str) -> Path:
+    """A file of the shared public datasets (`../shared/datasets/` beside the checkout).
+
+    Looked for in `$ATTAIN_SHARED_DATASETS`, then beside this checkout, then at
+    /work/shared/datasets (where the datasets live on the project's machines), so a clone made
+    elsewhere (CI's clean checkout) still finds them. Returns the first path that exists, else the
+    one beside the checkout (for the error message).
+    """
+    beside = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    roots = [Path(os.environ["ATTAIN_SHARED_DATASETS"])] if os.environ.get(
+        "ATTAIN_SHARED_DATASETS") else []
+    roots += [beside, Path("/work/shared/datasets")]
+    for root in roots:
+        if root.joinpath(*parts).exists():
+            return root.joinpath(*parts)
+    return beside.joinpath(*parts)
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from attain.crm.models import Booking, Product
 from attain.people.models import Team
+from tests.conftest import shared_dataset
 
-SUPERSTORE = (Path(__file__).resolve().parents[3] / "shared" / "datasets" / "superstore"
-              / "Sample - Superstore.csv")
+SUPERSTORE = shared_dataset("superstore", "Sample - Superstore.csv")
 
 
 def parse_day(text: str) -> date:

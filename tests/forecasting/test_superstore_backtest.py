@@ -20,9 +20,13 @@ from attain.crm.models import Booking
 from attain.engine.forecasting.backtest import score_points
 from attain.engine.forecasting.timeseries import ForecastConfig
 from attain.forecasting.engine_io import backtest_bookings
+from tests.conftest import require
 from tests.forecasting.superstore import SUPERSTORE, load_superstore
 
-pytestmark = pytest.mark.skipif(not SUPERSTORE.exists(), reason="Superstore sample not found")
+
+@pytest.fixture(autouse=True)
+def superstore_present():
+    require(SUPERSTORE.exists(), f"the Superstore sample is missing at {SUPERSTORE}")
 
 
 @pytest.fixture

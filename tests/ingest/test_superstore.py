@@ -4,17 +4,15 @@ equal those SOURCE.md publishes (computed independently of our code)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from attain.crm.models import Account, Booking, Opportunity, Product, StageChange
 from attain.ingest.models import ImportJob
-from tests.conftest import require
+from tests.conftest import require, shared_dataset
 from tests.ingest.conftest import database_state, run_file
 
-SUPERSTORE = (Path(__file__).resolve().parents[3] / "shared" / "datasets" / "superstore"
-              / "Sample - Superstore.csv")
+SUPERSTORE = shared_dataset("superstore", "Sample - Superstore.csv")
 
 
 @pytest.fixture
