@@ -41,7 +41,8 @@ def run_case(case: str, database_url: str | None, **params: Any) -> dict[str, An
 
 def row(name: str, database: str, measured: dict[str, Any], baseline_name: str,
         baseline: dict[str, Any]) -> dict[str, Any]:
-    return {
+    """One result line; also printed at once (stderr), so a run stopped early keeps its figures."""
+    result = {
         "benchmark": name, "database": database, "rows": measured["rows"],
         "seconds": round(measured["seconds"], 3), "rows_per_s": round(measured["rows_per_s"]),
         "peak_rss_mb": round(measured["peak_rss_mb"]), "baseline": baseline_name,
@@ -50,6 +51,8 @@ def row(name: str, database: str, measured: dict[str, Any], baseline_name: str,
         "baseline_peak_rss_mb": round(baseline["peak_rss_mb"]),
         "ratio_to_baseline": round(measured["seconds"] / baseline["seconds"], 1),
     }
+    print(f"  measured: {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
 
 
 def main() -> None:
