@@ -3,6 +3,7 @@ one of the engine's logical schemas (`attain.engine.schemas`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -11,6 +12,7 @@ from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from attain.core.models import CalcRun
 from attain.engine.schemas import LogicalTable
 
 SNAPSHOT_BATCH_SIZE = 50_000
@@ -52,3 +54,10 @@ def snapshot(queryset: QuerySet[Any], logical: LogicalTable,
                     arrays.append(pa.array(values).cast(target.type, safe=True))
             batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
+
+
+def finish_run(run: CalcRun, status: str, fields: Iterable[str] = ()) -> None:
+    """Stamp `run` finished with `status`, saving those two fields and any other `fields` set."""
+    run.status = status
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at", *fields])

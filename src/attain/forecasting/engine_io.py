@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,6 +32,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods
+from attain.core.engine_io import finish_run
 from attain.core.models import CalcRun, Period
 from attain.core.money import round_money
 from attain.core.periods import FiscalCalendarRules, FiscalSpan, PeriodKind, add_months
@@ -251,10 +252,7 @@ def _label(info: dict[str, SeriesInfo]) -> None:
 # --- the forecast run ---------------------------------------------------------------------------
 
 
-def _finish(run: CalcRun, status: str, fields: Iterable[str] = ()) -> None:
-    run.status = status
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at", *fields])
+_finish = finish_run
 
 
 def run_forecast(*, requested_by: Any = None, as_of: date | None = None,

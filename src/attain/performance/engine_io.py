@@ -12,7 +12,7 @@ values to 15 significant digits, which is exact for `DECIMAL(15, 2)` (ADR 0004).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods, fiscal_calendar
-from attain.core.engine_io import as_text, snapshot
+from attain.core.engine_io import as_text, finish_run, snapshot
 from attain.core.models import CalcRun, Period
 from attain.core.money import MONEY_DIGITS, MONEY_PLACES
 from attain.core.periods import PeriodKind, add_months
@@ -181,10 +181,7 @@ def _store_results(run: CalcRun, result: pa.Table, currency: str) -> int:
     return stored
 
 
-def _finish(run: CalcRun, status: str, fields: Sequence[str] = ()) -> None:
-    run.status = status
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at", *fields])
+_finish = finish_run
 
 
 def run_bookings_by_person_period(requested_by: Any = None, backend: str | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods
-from attain.core.engine_io import as_text, business_day, snapshot
+from attain.core.engine_io import as_text, business_day, finish_run, snapshot
 from attain.core.models import CalcRun, Period
 from attain.core.periods import PeriodKind, add_months
 from attain.crm.models import Booking, ExchangeRate, Lead, Opportunity, Stage, StageChange
@@ -242,10 +242,7 @@ def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any
         seconds[step] = round(time.perf_counter() - started, 4)
 
 
-def _finish(run: CalcRun, status: str, fields: Sequence[str] = ()) -> None:
-    run.status = status
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at", *fields])
+_finish = finish_run
 
 
 def run_pipeline_analytics(requested_by: Any = None, backend: str | None = None, *,

@@ -44,6 +44,7 @@ from django.db import transaction
 from django.db.models import Manager, Q, QuerySet
 from django.utils import timezone
 
+from attain.core.engine_io import finish_run
 from attain.core.models import CalcRun
 from attain.crm.models import Account, Booking, Lead, Opportunity, Product, Stage, StageChange
 from attain.engine.backends import BACKENDS, connect
@@ -284,10 +285,7 @@ def run_data_quality(requested_by: Any = None, backend: str | None = None, *,
     return run
 
 
-def _finish(run: CalcRun, status: str, fields: Sequence[str] = ()) -> None:
-    run.status = status
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at", *fields])
+_finish = finish_run
 
 
 def _fail(run: CalcRun, timings: dict[str, float], started: float, message: str) -> None:
