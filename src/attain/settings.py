@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "attain.pipeline",
     "attain.performance",
     "attain.forecasting",
+    "attain.compensation",
     "attain.web",
     "attain.api",
     "attain.demo",

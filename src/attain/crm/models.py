@@ -188,6 +188,12 @@ class Opportunity(models.Model):
     is_closed = models.BooleanField(default=False)
     is_won = models.BooleanField(default=False)
     loss_reason = models.CharField(max_length=64, blank=True)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The deal's main product, as imported (order lines name their own products)",
+    )
+    partner = models.CharField(max_length=200, blank=True, db_default="",
+                               help_text="Partner (reseller) through which the deal was sold")
 
     objects = VisibleQuerySet.owned_by("owner")
 
@@ -248,6 +254,10 @@ class Booking(models.Model):
                   "`amount` is it rounded once to cents, half-even",
     )
     booked_on = models.DateField(db_index=True)
+    invoiced_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True, help_text="Day the customer paid (collected)")
+    cancelled_on = models.DateField(
+        null=True, blank=True, help_text="Day the order was cancelled or the customer churned")
 
     objects = VisibleQuerySet.owned_by("owner")
 
@@ -257,6 +267,36 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class OpportunitySplit(models.Model):
+    """A share of an opportunity's credit for one person (Salesforce's OpportunitySplit).
+
+    Revenue splits of one opportunity sum to 100 %; overlay splits (specialists, partner managers)
+    are on top and need not sum to anything. An opportunity without splits credits its owner.
+    """
+
+    class Kind(models.TextChoices):
+        REVENUE = "revenue", "Revenue split"
+        OVERLAY = "overlay", "Overlay"
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="splits")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    percent = models.DecimalField(max_digits=5, decimal_places=2, help_text="0..100")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REVENUE)
+
+    objects = VisibleQuerySet.owned_by("opportunity__owner")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "person", "kind"],
+                                    name="split_unique_person_kind"),
+            models.CheckConstraint(condition=Q(percent__gt=0, percent__lte=100),
+                                   name="split_percent_0_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.person_id} {self.percent}% {self.kind}"
 
 
 class ExchangeRate(models.Model):

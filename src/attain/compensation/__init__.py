@@ -1,0 +1,1 @@
+"""Incentive compensation: plans as code, assignments, crediting, runs, statements, disputes, payouts."""
