@@ -5,7 +5,16 @@ printed as a table and saved as JSON under bench/results/. Sizes come from the e
 BENCH_ROWS (comma-separated booking counts, default "1000000,10000000"), BENCH_FORECAST_SERIES
 (series for the forecast case, default 10000), BENCH_REPS (reps for the
 generator case, default 1000), BENCH_DATABASES (default "sqlite,postgres"), BENCH_IMPORT_ROWS
-(rows of the generated opportunities export the import case reads, default 1000000).
+(rows of the generated opportunities export the import case reads, default 1000000),
+BENCH_ORDER_LINES (lines of the generated Superstore-layout order-lines export imported with the
+`superstore` mapping, default 10000000),
+BENCH_ANALYTICS_REPS (reps of the organisation the analytics case generates, default 10000: about
+1M opportunities), BENCH_ANALYTICS_REQUESTS (timed requests per dashboard, default 20),
+BENCH_PG_DATABASE (the PostgreSQL database recreated for each case, default attain_bench),
+BENCH_CASES (which cases to run, comma-separated, default all: generate, snapshot, import,
+order_lines, analytics, forecast). The
+import is shown next to two baselines of the same run: the database's own bulk load of the same
+file (COPY on PostgreSQL, executemany on SQLite) and the csv module reading it.
 """
 
 from __future__ import annotations
@@ -55,47 +64,24 @@ def row(name: str, database: str, measured: dict[str, Any], baseline_name: str,
     return result
 
 
+CASES = ("generate", "snapshot", "import", "order_lines", "analytics", "forecast")
+
+
 def main() -> None:
-    sizes = [int(n) for n in os.environ.get("BENCH_ROWS", "1000000,10000000").split(",")]
-    reps = int(os.environ.get("BENCH_REPS", "1000"))
+    wanted = os.environ.get("BENCH_CASES", ",".join(CASES)).split(",")
+    unknown = sorted(set(wanted) - set(CASES))
+    if unknown:
+        raise SystemExit(f"BENCH_CASES: unknown case(s) {', '.join(unknown)}; "
+                         f"choose from {', '.join(CASES)}")
     databases = os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",")
     if "postgres" in databases and not postgres_available():
         print("PostgreSQL not reachable: benchmarking SQLite only", file=sys.stderr)
         databases = [d for d in databases if d != "postgres"]
+    folder = Path(tempfile.mkdtemp(prefix="attain-bench-"))
     rows: list[dict[str, Any]] = []
-    for database in databases:
-        print(f"[{database}] generating an organisation of {reps} reps …", file=sys.stderr)
-        generated = run_case("generate", fresh_database_url(database), reps=reps)
-        raw = run_case("raw_insert", fresh_database_url(database), rows=generated["rows"])
-        rows.append(row(f"generate {reps} reps", database, generated,
-                        "same rows, driver bulk insert", raw))
-        for size in sizes:
-            print(f"[{database}] snapshot of {size:,} bookings …", file=sys.stderr)
-            url = fresh_database_url(database)
-            run_case("fill", url, rows=size)
-            parquet = str(Path(tempfile.mkdtemp(prefix="attain-bench-pq-")) / "bookings.parquet")
-            snapshot = run_case("snapshot", url, parquet_path=parquet)
-            scan = run_case("parquet_scan", None, parquet_path=parquet)
-            rows.append(row(f"snapshot {size:,} bookings → Arrow", database, snapshot,
-                            "DuckDB reads same rows from Parquet", scan))
-    import_rows = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
-    folder = Path(tempfile.mkdtemp(prefix="attain-bench-import-"))
-    export = str(folder / "opportunities.csv")
-    print(f"writing a {import_rows:,}-row opportunities export …", file=sys.stderr)
-    run_case("opportunities_csv", None, path=export, rows=import_rows)
-    for database in databases:
-        print(f"[{database}] import of {import_rows:,} opportunities …", file=sys.stderr)
-        imported = run_case("import_opportunities", fresh_database_url(database), path=export,
-                            rows=import_rows)
-        baseline = run_case("csv_read", None, path=export, rows=import_rows)
-        rows.append(row(f"import {import_rows:,} opportunities (CSV)", database, imported,
-                        "csv module reads the same file", baseline))
-    forecast_series = int(os.environ.get("BENCH_FORECAST_SERIES", "10000"))
-    print(f"forecasting {forecast_series:,} series …", file=sys.stderr)
-    default = run_case("forecast", None, series=forecast_series, method="default")
-    naive = run_case("forecast", None, series=forecast_series, method="seasonal_naive")
-    rows.append(row(f"forecast {forecast_series:,} monthly series (default method set)", "-",
-                    default, "seasonal naive only, same run", naive))
+    for case in CASES:
+        if case in wanted:
+            rows.extend(BENCHES[case](databases, folder))
     print_table(rows)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -103,6 +89,110 @@ def main() -> None:
     out.write_text(json.dumps({"at": stamp, "machine": platform.platform(),
                                "cpus": os.cpu_count(), "results": rows}, indent=2))
     print(f"\nsaved {out}")
+
+
+def bench_generate(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    reps = int(os.environ.get("BENCH_REPS", "1000"))
+    rows = []
+    for database in databases:
+        print(f"[{database}] generating an organisation of {reps} reps …", file=sys.stderr)
+        generated = run_case("generate", fresh_database_url(database), reps=reps)
+        raw = run_case("raw_insert", fresh_database_url(database), rows=generated["rows"])
+        rows.append(row(f"generate {reps} reps", database, generated,
+                        "same rows, driver bulk insert", raw))
+    return rows
+
+
+def bench_snapshot(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    sizes = [int(n) for n in os.environ.get("BENCH_ROWS", "1000000,10000000").split(",")]
+    rows = []
+    for database in databases:
+        for size in sizes:
+            print(f"[{database}] snapshot of {size:,} bookings …", file=sys.stderr)
+            url = fresh_database_url(database)
+            run_case("fill", url, rows=size)
+            parquet = str(folder / f"bookings-{database}-{size}.parquet")
+            snapshot = run_case("snapshot", url, parquet_path=parquet)
+            scan = run_case("parquet_scan", None, parquet_path=parquet)
+            rows.append(row(f"snapshot {size:,} bookings → Arrow", database, snapshot,
+                            "DuckDB reads same rows from Parquet", scan))
+    return rows
+
+
+def bench_import(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    import_rows = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+    export = str(folder / "opportunities.csv")
+    print(f"writing a {import_rows:,}-row opportunities export …", file=sys.stderr)
+    run_case("opportunities_csv", None, path=export, rows=import_rows)
+    rows = []
+    for database in databases:
+        print(f"[{database}] import of {import_rows:,} opportunities …", file=sys.stderr)
+        imported = run_case("import_opportunities", fresh_database_url(database), path=export,
+                            rows=import_rows)
+        loaded = run_case("copy_opportunities", fresh_database_url(database), path=export,
+                          rows=import_rows)
+        rows.append(row(f"import {import_rows:,} opportunities (CSV)", database, imported,
+                        "database bulk load of the same file (COPY / executemany)", loaded))
+        baseline = run_case("csv_read", None, path=export, rows=import_rows)
+        rows.append(row(f"import {import_rows:,} opportunities (CSV)", database, imported,
+                        "csv module reads the same file", baseline))
+    return rows
+
+
+def bench_order_lines(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    line_rows = int(os.environ.get("BENCH_ORDER_LINES", "10000000"))
+    lines = str(folder / "order_lines.csv")
+    print(f"writing a {line_rows:,}-line order-lines export …", file=sys.stderr)
+    run_case("order_lines_csv", None, path=lines, rows=line_rows)
+    rows = []
+    for database in databases:
+        print(f"[{database}] import of {line_rows:,} order lines …", file=sys.stderr)
+        imported = run_case("import_order_lines", fresh_database_url(database), path=lines,
+                            rows=line_rows)
+        loaded = run_case("copy_order_lines", fresh_database_url(database), path=lines,
+                          rows=line_rows)
+        rows.append(row(f"import {line_rows:,} order lines (CSV, superstore mapping)", database,
+                        imported, "database bulk load of the same file (COPY / executemany)",
+                        loaded))
+    return rows
+
+
+def bench_analytics(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    analytics_reps = int(os.environ.get("BENCH_ANALYTICS_REPS", "10000"))
+    analytics_requests = int(os.environ.get("BENCH_ANALYTICS_REQUESTS", "20"))
+    rows = []
+    for database in databases:
+        print(f"[{database}] analytics on {analytics_reps:,} reps …", file=sys.stderr)
+        rows.extend(analytics_rows(database, run_case(
+            "analytics", fresh_database_url(database), reps=analytics_reps,
+            requests=analytics_requests)))
+    return rows
+
+
+def bench_forecast(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    forecast_series = int(os.environ.get("BENCH_FORECAST_SERIES", "10000"))
+    print(f"forecasting {forecast_series:,} series …", file=sys.stderr)
+    default = run_case("forecast", None, series=forecast_series, method="default")
+    naive = run_case("forecast", None, series=forecast_series, method="seasonal_naive")
+    return [row(f"forecast {forecast_series:,} monthly series (default method set)", "-",
+                default, "seasonal naive only, same run", naive)]
+
+
+def analytics_rows(database: str, measured: dict[str, Any]) -> list[dict[str, Any]]:
+    """The analytics case as result lines: the full run against the bare engine scan of its
+    snapshot tables, then each dashboard's p50/p95 server time (against the same scan)."""
+    scan = measured["scan"]
+    lines = [row(f"analytics run (bookings + performance + pipeline), {measured['rows']:,} "
+                 "opportunities", database, measured,
+                 f"DuckDB scan of the snapshot tables ({scan['rows']:,} rows), same run", scan)]
+    for page, times in measured["pages"].items():
+        for stat in ("p50", "p95"):
+            seconds = times[f"{stat}_ms"] / 1000
+            lines.append(row(f"dashboard {page} {stat}", database,
+                             {"rows": 1, "seconds": seconds, "rows_per_s": 1 / seconds,
+                              "peak_rss_mb": measured["peak_rss_mb"]},
+                             "DuckDB scan of the snapshot tables, same run", scan))
+    return lines
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -120,6 +210,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print("  ".join(h.ljust(widths[h]) for h in headers))
     for r in rows:
         print("  ".join(cell(r[h], h) for h in headers))
+
+
+BENCHES = {"generate": bench_generate, "snapshot": bench_snapshot, "import": bench_import,
+           "order_lines": bench_order_lines, "analytics": bench_analytics,
+           "forecast": bench_forecast}
 
 
 if __name__ == "__main__":

@@ -187,9 +187,10 @@ def case_opportunities_csv(path: str, rows: int) -> dict[str, Any]:
     return {"rows": rows, "seconds": time.perf_counter() - started}
 
 
-def case_import_opportunities(path: str, rows: int) -> dict[str, Any]:
+def case_import_opportunities(path: str, rows: int, profile: str = "") -> dict[str, Any]:
     """`attain import FILE --mapping salesforce-opportunities`: validation (streamed) and the
-    write in one transaction, rows per second and peak memory of this process."""
+    write in one transaction, rows per second and peak memory of this process. With `profile`,
+    a cProfile of the import is written to that path."""
     import django
     from django.core.management import call_command
 
@@ -212,7 +213,8 @@ def case_import_opportunities(path: str, rows: int) -> dict[str, Any]:
     from pathlib import Path
 
     started = time.perf_counter()
-    job = import_path(None, Path(path), mapping_name="salesforce-opportunities")
+    job = _profiled(profile, lambda: import_path(None, Path(path),
+                                                 mapping_name="salesforce-opportunities"))
     seconds = time.perf_counter() - started
     if job.status != "succeeded" or job.counts["opportunity"].get("created") != rows:
         raise RuntimeError(f"import {job.status}: {job.message} {job.problems[:3]}")
@@ -237,11 +239,162 @@ def case_csv_read(path: str, rows: int) -> dict[str, Any]:
             "peak_rss_mb": peak_rss_mb()}
 
 
+def case_copy_opportunities(path: str, rows: int) -> dict[str, Any]:
+    """Baseline for the import: the database's own bulk load of the same file into a table of
+    the same columns, typed — PostgreSQL `COPY … FROM STDIN (FORMAT csv, HEADER)` streaming the
+    file, SQLite `executemany` of the csv module's rows in one transaction."""
+    columns = ("id varchar(18), name varchar(200), account varchar(64), owner varchar(64), "
+               "amount numeric(15,2), currency varchar(3), stage varchar(64), type varchar(64), "
+               "source varchar(64), created {ts}, close_date date, is_closed boolean, "
+               "is_won boolean")
+    return _bulk_load(path, rows, "bench_opps", columns, 13)
+
+
+def _bulk_load(path: str, rows: int, table: str, columns: str, width: int,
+               sqlite_row: Callable[[list[str]], list[str]] | None = None,
+               datestyle: str = "") -> dict[str, Any]:
+    """The database's own bulk load of the CSV at `path` into a new `table` of `columns`
+    (`{ts}` stands for the timestamp type): PostgreSQL `COPY` streaming the file (with
+    `datestyle` when given), SQLite `executemany` of the csv module's rows (through
+    `sqlite_row` when given) in one transaction."""
+    import csv
+
+    setup_django()
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    connection.ensure_connection()
+    raw = connection.connection
+    if connection.vendor == "postgresql":
+        with raw.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE {table} ({columns.format(ts='timestamptz')})")
+            if datestyle:
+                cursor.execute(f"SET datestyle TO '{datestyle}'")
+            with open(path, "rb") as handle, cursor.copy(
+                    f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                while block := handle.read(1 << 20):
+                    copy.write(block)
+        raw.commit()
+    else:
+        with transaction.atomic():
+            cursor = raw.cursor()
+            cursor.execute(f"CREATE TABLE {table} ({columns.format(ts='datetime')})")
+            with open(path, newline="", encoding="utf-8") as handle:
+                reader = csv.reader(handle)
+                next(reader)
+                cursor.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})",
+                                   map(sqlite_row, reader) if sqlite_row else reader)
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+# --- imports: order lines in the Superstore layout (built-in mapping `superstore`) -------------
+
+ORDER_LINE_HEADER = ["Row ID", "Order ID", "Order Date", "Ship Date", "Ship Mode", "Customer ID",
+                     "Customer Name", "Segment", "Country", "City", "State", "Postal Code",
+                     "Region", "Product ID", "Category", "Sub-Category", "Product Name", "Sales",
+                     "Quantity", "Discount", "Profit"]
+ORDER_LINE_CUSTOMERS = 5_000
+ORDER_LINE_PRODUCTS = 2_000
+LINES_PER_ORDER = 4
+SEGMENTS = ("Consumer", "Corporate", "Home Office")
+REGIONS = ("East", "West", "Central", "South")
+CATEGORIES = ("Furniture", "Office Supplies", "Technology")
+
+
+def case_order_lines_csv(path: str, rows: int) -> dict[str, Any]:
+    """Write a deterministic Superstore-layout order-lines file of `rows` lines to `path`: four
+    lines per order, 5,000 customers, 2,000 products, m/d/yyyy dates."""
+    import csv
+
+    started = time.perf_counter()
+    first_day = date(2020, 1, 1)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ORDER_LINE_HEADER)
+        for i in range(rows):
+            order = i // LINES_PER_ORDER
+            customer = (order * 37) % ORDER_LINE_CUSTOMERS
+            product = (i * 13) % ORDER_LINE_PRODUCTS
+            day = first_day + timedelta(days=order % 1800)
+            ship = day + timedelta(days=3)
+            writer.writerow([
+                i + 1, f"CA-{day.year}-{order:09d}", f"{day.month}/{day.day}/{day.year}",
+                f"{ship.month}/{ship.day}/{ship.year}", "Standard Class", f"C-{customer:05d}",
+                f"Customer {customer}", SEGMENTS[customer % 3], "United States", "Springfield",
+                "Illinois", "62701", REGIONS[customer % 4], f"P-{product:06d}",
+                CATEGORIES[product % 3], "Binders", f"Product {product}",
+                f"{(i * 7919) % 5000}.{i % 100:02d}", 1 + i % 9, "0", "1.5",
+            ])
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def case_import_order_lines(path: str, rows: int, profile: str = "") -> dict[str, Any]:
+    """`attain import FILE --mapping superstore`: accounts, products, one won opportunity per
+    order and one booking per line, checked and written in one transaction (ADR 0012). With
+    `profile`, a cProfile of the import is written to that path."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0, run_syncdb=True)
+    from pathlib import Path
+
+    from attain.crm.models import ForecastCategory, Stage
+    from attain.ingest.actions import import_path
+
+    Stage.objects.create(name="Closed Won", order=1, probability=Decimal(100),
+                         forecast_category=ForecastCategory.CLOSED, is_won=True)
+    started = time.perf_counter()
+    job = _profiled(profile, lambda: import_path(None, Path(path), mapping_name="superstore"))
+    seconds = time.perf_counter() - started
+    if job.status != "succeeded" or job.counts["booking"].get("created") != rows:
+        raise RuntimeError(f"import {job.status}: {job.message} {job.problems[:3]}")
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def _profiled(path: str, run: Callable[[], Any]) -> Any:
+    if not path:
+        return run()
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(run)
+    finally:
+        profiler.dump_stats(path)
+
+
+def case_copy_order_lines(path: str, rows: int) -> dict[str, Any]:
+    """Baseline for the order-lines import: the database's own bulk load of the same file into
+    one typed table of its columns (PostgreSQL `COPY`; SQLite `executemany` of the csv rows with
+    the dates rewritten to ISO, which SQLite needs, in one transaction)."""
+    columns = ("row_id integer, order_id varchar(32), order_date date, ship_date date, "
+               "ship_mode varchar(32), customer_id varchar(32), customer_name varchar(200), "
+               "segment varchar(32), country varchar(64), city varchar(64), state varchar(64), "
+               "postal_code varchar(16), region varchar(32), product_id varchar(32), "
+               "category varchar(64), sub_category varchar(64), product_name varchar(200), "
+               "sales numeric(15,2), quantity integer, discount numeric(6,4), "
+               "profit numeric(15,4)")
+
+    def iso(text: str) -> str:
+        month, day, year = text.split("/")
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+
+    return _bulk_load(path, rows, "bench_lines", columns, 21,
+                      lambda r: [r[0], r[1], iso(r[2]), iso(r[3]), *r[4:]], "ISO, MDY")
+
+
 def case_forecast(series: int, method: str = "default", months: int = 36,
                   n_jobs: int = 2) -> dict[str, Any]:
     """Fit and forecast `series` synthetic monthly series (36 months: level, trend, yearly
-    season, noise; deterministic) 12 months ahead with the default method set (backtest
-    selection, ensemble, calibrated intervals) or, as the baseline, seasonal naive only."""
+    season, noise; deterministic) 12 months ahead with the default method set (ADR 0011: one
+    series in a hundred is a team, forecast with every candidate chosen per series; the rest
+    are people, forecast with the fast models chosen once for the level; calibrated
+    intervals) or, as the baseline, seasonal naive only. Independent series (no
+    reconciliation)."""
     import numpy as np
 
     from attain.engine.forecasting.timeseries import ForecastConfig, forecast_set
@@ -256,14 +409,120 @@ def case_forecast(series: int, method: str = "default", months: int = 36,
             rng.uniform(1_000, 100_000, series), rng.uniform(-0.01, 0.03, series),
             rng.integers(0, 12, series), strict=True))
     }
+    teams = max(1, series // 100)
+    levels = {sid: "team" if i < teams else "person" for i, sid in enumerate(histories)}
     config = (ForecastConfig(horizon=12, season_length=12, n_jobs=n_jobs) if method == "default"
               else ForecastConfig(horizon=12, season_length=12, n_jobs=n_jobs,
-                                  candidates=("seasonal_naive",), ensemble_size=1))
-    started = time.perf_counter()
-    result = forecast_set(histories, None, config)
+                                  candidates=("seasonal_naive",), ensemble_size=1,
+                                  bulk_candidates=("seasonal_naive",), bulk_ensemble_size=1))
+
+    def cpu() -> float:  # this process and its statsforecast worker processes
+        return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+    started, cpu_started = time.perf_counter(), cpu()
+    result = forecast_set(histories, None, config, levels=levels)
     seconds = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"rows": len(result.series), "seconds": seconds, "rows_per_s": series / seconds,
-            "peak_rss_mb": peak_rss_mb()}
+            "cpu_seconds": round(cpu() - cpu_started, 2), "peak_rss_mb": peak_rss_mb(),
+            "peak_worker_rss_mb": round(children),
+            "members": sorted({"+".join(s.members) for s in result.series})}
+
+
+# --- analytics: the runs and the dashboards on a generated organisation ------------------------
+
+ANALYTICS_PAGES = (("performance", "/performance/"), ("compare", "/performance/compare/"),
+                   ("leaderboard", "/performance/leaderboard/"), ("pipeline", "/pipeline/"),
+                   ("bookings breakdown", "/performance/bookings/"))
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (`share` in 0..1) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-int(share * 100) * len(ordered) // 100) - 1))]
+
+
+def _bare_scan(tables: dict[str, Any]) -> float:
+    """Seconds DuckDB takes to read every column of every snapshot table (in memory, Arrow):
+    `SELECT count(*), min(c) … FROM t` per table — the floor of any calculation on the data."""
+    import duckdb
+
+    connection = duckdb.connect()
+    started = time.perf_counter()
+    for name, table in tables.items():
+        connection.register(name, table)
+        columns = ", ".join(f'min("{c}")' for c in table.column_names)
+        connection.execute(f"SELECT count(*), {columns} FROM {name}").fetchall()
+    return time.perf_counter() - started
+
+
+def case_analytics(reps: int, requests: int = 20, warmup: int = 3) -> dict[str, Any]:
+    """A demo organisation of `reps` reps, then the full analytics run (bookings per person and
+    period + performance + pipeline, each as `attain demo` runs them) and the dashboards' server
+    time (Django test client, warm: `warmup` untimed requests, then `requests` timed ones, p50
+    and p95) for sales operations (the company) and a manager (their subtree); next to it, in
+    the same process on the same data, the bare engine scan of the runs' snapshot tables.
+    Sizes: BENCH_ANALYTICS_REPS (reps), BENCH_ANALYTICS_REQUESTS (timed requests a page)."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from attain.crm.models import Opportunity
+    from attain.demo.generator import generate
+    from attain.demo.logins import ensure_demo_logins
+    from attain.performance import engine_io as perf_io
+    from attain.performance.actions import run_bookings_calculation, run_performance_analytics
+    from attain.pipeline import engine_io as pipeline_io
+    from attain.pipeline.actions import run_pipeline_analytics
+
+    generate(reps)
+    opportunities = Opportunity.objects.count()
+    runs = {}
+    started = time.perf_counter()
+    for name, work in (("bookings", run_bookings_calculation),
+                       ("performance", run_performance_analytics),
+                       ("pipeline", run_pipeline_analytics)):
+        run = work(None)
+        if run.status != "succeeded":
+            raise RuntimeError(f"{name} run failed: {run.error}")
+        runs[name] = run.timings
+    seconds = time.perf_counter() - started
+    from django.utils import timezone
+
+    as_of = timezone.localdate()
+    tables = {
+        "bookings": perf_io.snapshot_bookings(),
+        "opportunities": pipeline_io.snapshot_opportunities(),
+        "stage_changes": pipeline_io.snapshot_stage_changes(),
+        "leads": pipeline_io.snapshot_leads(),
+        "booking_lines": perf_io.snapshot_booking_lines(),
+        "scopes": pipeline_io.snapshot_scopes(as_of),
+    }
+    scan = _bare_scan(tables)
+    ensure_demo_logins()  # users "ops", "manager", "rep" (see attain.demo.logins)
+    pages: dict[str, dict[str, float]] = {}
+    for role in ("ops", "manager", "rep"):
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=role))
+        for name, url in ANALYTICS_PAGES:
+            if role != "ops" and name == "bookings breakdown":
+                continue  # company-wide roles only
+            for _ in range(warmup):
+                assert client.get(url).status_code == 200, url
+            times = []
+            for _ in range(requests):
+                began = time.perf_counter()
+                response = client.get(url)
+                times.append(time.perf_counter() - began)
+                assert response.status_code == 200, url
+            pages[f"{name} ({role})"] = {"p50_ms": round(_percentile(times, 0.5) * 1000, 1),
+                                         "p95_ms": round(_percentile(times, 0.95) * 1000, 1)}
+    rows = sum(t.num_rows for t in tables.values())
+    return {"rows": opportunities, "seconds": seconds, "rows_per_s": opportunities / seconds,
+            "peak_rss_mb": peak_rss_mb(), "runs": runs, "pages": pages,
+            "scan": {"rows": rows, "seconds": scan, "rows_per_s": rows / scan,
+                     "peak_rss_mb": peak_rss_mb()}}
 
 
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
@@ -271,6 +530,11 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "opportunities_csv": case_opportunities_csv,
     "import_opportunities": case_import_opportunities,
     "csv_read": case_csv_read,
+    "copy_opportunities": case_copy_opportunities,
+    "order_lines_csv": case_order_lines_csv,
+    "import_order_lines": case_import_order_lines,
+    "copy_order_lines": case_copy_order_lines,
+    "analytics": case_analytics,
     "fill": case_fill,
     "generate": case_generate,
     "raw_insert": case_raw_insert,

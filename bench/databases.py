@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-PG_DATABASE = "attain_bench"
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "attain_bench")
 
 
 def postgres_available() -> bool:

@@ -19,6 +19,7 @@ ATTAIN_COMMANDS = {
     "calc": "Run a calculation (e.g. bookings per person and period) and store its results.",
     "import": "Import a CSV/XLSX export: FILE --mapping NAME [--dry-run] (--list-mappings).",
     "forecast": "Forecast now (`run`) or backtest the forecast methods (`backtest`).",
+    "comp": "Compensation: `plan-import FILE`, `run --period 2026-Q3`, `statement PERSON PERIOD`.",
     "quality": "Run the data-quality checks and print the scores (findings on /quality/).",
     "db_worker": "Run queued background tasks (imports, calculation runs).",
 }

@@ -139,6 +139,10 @@ ATTAIN_ENGINE_BACKEND = os.environ.get("ATTAIN_ENGINE_BACKEND", "duckdb")
 # publicly: downloads go through the import pages, which check the role).
 MEDIA_ROOT = VAR_DIR / "uploads"
 ATTAIN_IMPORT_MAX_BYTES = int(os.environ.get("ATTAIN_IMPORT_MAX_MB", "512")) * 1024 * 1024
+# Forecasts: re-run by the task worker when the latest is older than this many hours (0: only
+# after imports and on request); processes statsforecast may use (0: every core).
+ATTAIN_FORECAST_EVERY_HOURS = float(os.environ.get("ATTAIN_FORECAST_EVERY_HOURS", "24"))
+ATTAIN_FORECAST_JOBS = int(os.environ.get("ATTAIN_FORECAST_JOBS", "0"))
 
 LOGGING = {
     "version": 1,

@@ -17,8 +17,10 @@ def test_every_attain_model_is_registered():
     models = {model for label in ["core", "people", "crm", "performance"]
               for model in apps.get_app_config(label).get_models()}
 
-    assert len(models) == 26  # performance: + quota versions, settings and 4 run results
-    assert models <= set(admin.site._registry)
+    unregistered = sorted(model.__name__ for model in models - set(admin.site._registry))
+
+    assert len(models) >= 28  # the apps' models were found (crm alone has 11)
+    assert unregistered == []
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -27,7 +27,8 @@ def test_people_performance_is_scoped_like_the_pages(client, org):
     response = get(client, org, "mia", "/performance/people", period_id=org.quarter.pk)
 
     assert response.status_code == 200
-    rows = {r["person_name"]: r for r in response.json()}
+    assert response.json()["count"] == 2  # paginated like every list: items and count
+    rows = {r["person_name"]: r for r in response.json()["items"]}
     assert set(rows) == {"ann", "bob"}  # mia booked nothing and holds no quota
     assert (rows["ann"]["bookings"], rows["ann"]["quota"], rows["ann"]["attainment_pct"],
             rows["ann"]["coverage"]) == ("1500.50", "3000.00", "50.0", "3.80")
@@ -47,8 +48,10 @@ def test_a_rep_gets_404_for_another_reps_figures(client, org):
 def test_leaderboard_is_anonymised_for_reps_when_the_company_says_so(client, org):
     set_leaderboard_names(None, "anonymised")
 
-    rep = get(client, org, "ann", "/performance/leaderboard", period_id=org.quarter.pk).json()
-    ops = get(client, org, "olga", "/performance/leaderboard", period_id=org.quarter.pk).json()
+    rep = get(client, org, "ann", "/performance/leaderboard", period_id=org.quarter.pk
+              ).json()["items"]
+    ops = get(client, org, "olga", "/performance/leaderboard", period_id=org.quarter.pk
+              ).json()["items"]
 
     assert [(e["rank"], e["name"], e["person_id"], e["movement"]) for e in rep] == [
         (1, "Rep #1", None, 2), (2, "ann", org["ann"].pk, 0), (3, "Rep #3", None, -2)]
@@ -58,13 +61,14 @@ def test_leaderboard_is_anonymised_for_reps_when_the_company_says_so(client, org
 
 def test_comparison_and_team_figures(client, org):
     rows = get(client, org, "mia", "/performance/comparison", period_id=org.quarter.pk,
-               team_id=org.east.pk).json()
+               team_id=org.east.pk).json()["items"]
     bob = next(r for r in rows if r["name"] == "bob")
     bookings = next(c for c in bob["measures"] if c["measure"] == "bookings")
     assert bookings == {"measure": "bookings", "value": "2500.00", "team_median": "2000.25",
                         "percentile": 75}
 
-    teams = get(client, org, "eve", "/performance/teams", period_id=org.quarter.pk).json()
+    teams = get(client, org, "eve", "/performance/teams", period_id=org.quarter.pk
+                ).json()["items"]
     assert [(t["team_name"], t["attainment_pct"], t["quota_source"]) for t in teams] == [
         ("East", "80.0", "team"), ("West", "44.0", "members")]
 
@@ -74,3 +78,17 @@ def test_an_unknown_metric_is_refused_by_name(client, org):
                    metric="karma")
     assert response.status_code == 422
     assert "metric='karma' is not accepted" in response.json()["detail"]
+
+
+def test_people_list_pages_with_limit_and_offset(client, org):
+    # mia sees ann and bob, ordered by attainment: ann 50.0 %, then bob (no quota)
+    everyone = get(client, org, "mia", "/performance/people", period_id=org.quarter.pk).json()
+    first = get(client, org, "mia", "/performance/people", period_id=org.quarter.pk,
+                limit=1).json()
+    second = get(client, org, "mia", "/performance/people", period_id=org.quarter.pk,
+                 limit=1, offset=1).json()
+
+    assert (first["count"], second["count"]) == (2, 2)
+    assert [r["person_name"] for r in first["items"] + second["items"]] == [
+        r["person_name"] for r in everyone["items"]]
+    assert len(first["items"]) == 1

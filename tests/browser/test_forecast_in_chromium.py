@@ -58,3 +58,27 @@ def test_rep_cannot_open_another_reps_series(page, live_server, stored):
     sign_in(page, live_server, "ann")
     response = page.goto(f"{live_server.url}/forecast/?series={series['bob'].pk}")
     assert response.status == 404
+
+
+def test_ops_switches_the_page_to_units(page, live_server, stored):
+    from decimal import Decimal
+
+    from attain.forecasting.models import ForecastSeries, ForecastValue
+
+    _, series = stored
+    company = series["company"]
+    units = ForecastSeries.objects.create(
+        run=company.run, measure="quantity", key="company", level="company", label="Company",
+        method="ensemble", members=["ets"], reason="selected by backtest")
+    q1 = company.values.get(is_forecast=True).period
+    ForecastValue.objects.create(series=units, period=q1, point=Decimal("44.00"),
+                                 low_80=Decimal("41.00"), high_80=Decimal("47.00"),
+                                 low_95=Decimal("39.00"), high_95=Decimal("49.00"))
+    sign_in(page, live_server, "olga")
+    page.goto(f"{live_server.url}/forecast/")
+    assert "Bookings forecast" in page.inner_text('[data-testid="forecast-heading"]')
+    page.select_option('[data-testid="measure"]', "quantity")
+    page.wait_for_url("**measure=quantity**")
+    assert "Units forecast" in page.inner_text('[data-testid="forecast-heading"]')
+    assert page.locator("#forecast-table tbody tr").first.inner_text().split("\t")[:2] == [
+        "FY2026-Q1", "44.00"]

@@ -1,5 +1,5 @@
 """`attain demo --no-serve`: loads the organisation once, materialises every page's results,
-queues the forecast, prints the logins; a second call reuses what exists."""
+runs one compensation period, queues the forecast, prints the logins; a second call reuses what exists."""
 
 from io import StringIO
 
@@ -18,7 +18,8 @@ def test_demo_loads_calculates_and_prints_logins_then_reuses():
 
     finished = dict(CalcRun.objects.exclude(kind="forecast").values_list("kind", "status"))
     assert finished == {"bookings_by_person_period": "succeeded", "performance": "succeeded",
-                        "pipeline_analytics": "succeeded", "data_quality": "succeeded"}
+                        "pipeline_analytics": "succeeded", "data_quality": "succeeded",
+                        "compensation": "succeeded"}
     assert list(CalcRun.objects.filter(kind="forecast").values_list("status", flat=True)) == [
         "queued"]
     text = out.getvalue()
@@ -31,4 +32,4 @@ def test_demo_loads_calculates_and_prints_logins_then_reuses():
 
     assert "already loaded" in again.getvalue()
     assert Person.objects.count() == people
-    assert CalcRun.objects.count() == 5
+    assert CalcRun.objects.count() == 6

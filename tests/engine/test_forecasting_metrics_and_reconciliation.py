@@ -82,3 +82,44 @@ def test_anchor_to_total_moves_parts_in_proportion_to_variance():
     # gap 10, shares 3/4 and 1/4 → 60 + 7.5, 30 + 2.5
     moved = anchor_to_total(np.array([[60.0], [30.0]]), np.array([100.0]), np.array([3.0, 1.0]))
     assert moved.ravel().tolist() == [67.5, 32.5]
+
+
+def test_two_stage_reconciliation_of_a_tree_by_hand():
+    from attain.engine.forecasting.reconcile import two_stage
+
+    structure = Structure.from_members({
+        "company": ["a1", "a2", "b1"], "a": ["a1", "a2"], "b": ["b1"],
+        "a1": ["a1"], "a2": ["a2"], "b1": ["b1"]})
+    base = np.array([[100.0], [50.0], [40.0], [20.0], [20.0], [40.0]])
+    apply, used = two_stage(structure, "ols")
+    # stage 1 (company = a + b, OLS): a 53.33, b 43.33, company 96.67 (module docstring);
+    # stage 2: a1 and a2 share 53.33 - 40 = 13.33 equally (26.67 each); b1 = b = 43.33
+    assert used == "two_stage_ols"
+    assert apply(base)[:, 0] == pytest.approx(
+        [290 / 3, 160 / 3, 130 / 3, 80 / 3, 80 / 3, 130 / 3])
+    # with backtest errors, a1 (errors 3, -3: variance 9) takes 9 / (9 + 1) of a's gap
+    errors = np.array([[1.0, -1.0]] * 3 + [[3.0, -3.0], [1.0, -1.0], [2.0, -2.0]])
+    moved = two_stage(structure, "ols", errors)[0](base)[:, 0]
+    assert moved[3] == pytest.approx(20 + 0.9 * 40 / 3)
+    assert moved[3] + moved[4] == pytest.approx(moved[1])
+    assert moved[1] + moved[2] == pytest.approx(moved[0])
+
+
+def test_a_large_hierarchy_is_reconciled_in_two_stages():
+    from attain.engine.forecasting.timeseries import ForecastConfig, forecast_set
+
+    rng = np.random.default_rng(3)
+    people = {f"p{i}": 100 + rng.normal(0, 10, 30) for i in range(6)}
+    teams = {"t0": sum(people[f"p{i}"] for i in range(3)),
+             "t1": sum(people[f"p{i}"] for i in range(3, 6))}
+    histories = {"company": teams["t0"] + teams["t1"], **teams, **people}
+    structure = Structure.from_members({
+        "company": list(people), "t0": ["p0", "p1", "p2"], "t1": ["p3", "p4", "p5"],
+        **{p: [p] for p in people}})
+    config = ForecastConfig(horizon=3, season_length=4, candidates=("seasonal_naive", "theta"),
+                            ensemble_size=1, reconcile_limit=5)
+    result = forecast_set(histories, structure, config)
+    by_id = result.by_id()
+    assert result.reconciliation == "two_stage_mint_shrink"
+    assert by_id["t0"].point == pytest.approx(sum(by_id[f"p{i}"].point for i in range(3)))
+    assert by_id["company"].point == pytest.approx(by_id["t0"].point + by_id["t1"].point)

@@ -87,3 +87,44 @@ def test_to_cents_rounds_half_to_even_once():
     assert to_cents(0.125) == Decimal("0.12")  # 0.125 is exact in binary: a true tie → even
     with pytest.raises(ValueError, match="not a number"):
         to_cents(float("nan"))
+
+
+def test_the_bulk_sample_spreads_over_the_volumes():
+    from attain.engine.forecasting.timeseries import _Prepared, _sample
+
+    # volumes 50, 10, 40, 20, 30 → ranked e1 (10), e3 (20), e4 (30), e2 (40), e0 (50);
+    # 3 picks at ranks linspace(0, 4, 3) = 0, 2, 4: the smallest, the middle, the largest
+    values = {f"e{i}": np.array([v]) for i, v in enumerate((50.0, 10.0, 40.0, 20.0, 30.0))}
+    prepared = _Prepared(values, {}, {}, {})
+    assert _sample(prepared, list(values), 3) == ["e1", "e4", "e0"]
+    assert _sample(prepared, list(values), 9) == list(values)
+
+
+def test_people_get_one_ensemble_for_their_level_and_teams_their_own():
+    # a pure yearly pattern repeated three times: seasonal naive and the average of the last
+    # two seasons forecast it exactly (backtest MASE 0), so the level's two best are those
+    pattern = np.array([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120])
+    people = {f"p{i}": np.tile(pattern * (i + 1), 3) for i in range(4)}
+    histories = {"team": seasonal(1000, 3), **people}
+    levels = {"team": "team", **dict.fromkeys(people, "person")}
+    config = ForecastConfig(horizon=6, season_length=12, candidates=(
+        "seasonal_naive", "ets", "theta"), ensemble_size=2, bulk_ensemble_size=2)
+    by_id = forecast_set(histories, None, config, levels=levels).by_id()
+    for i in range(4):
+        person = by_id[f"p{i}"]
+        assert person.members == ("seasonal_naive", "seasonal_window")
+        assert person.reason.startswith("chosen for the level: the 2 best of 5 fast models on "
+                                        "a backtest of 4 of its 4 series")
+        # the next six months repeat January..June of the pattern, scaled by i + 1
+        assert person.point == pytest.approx(pattern[:6] * (i + 1))
+    assert by_id["team"].reason == "selected by backtest"
+    assert set(by_id["team"].members) <= {"seasonal_naive", "ets", "theta"}
+    # more team series than `detailed_limit`: teams go to the bulk tier too
+    few = ForecastConfig(horizon=6, season_length=12, detailed_limit=0, bulk_ensemble_size=2)
+    team = forecast_set(histories, None, few, levels=levels).by_id()["team"]
+    assert team.reason.startswith("chosen for the level: the 2 best of 5 fast models")
+
+
+def test_unknown_bulk_models_are_refused():
+    with pytest.raises(ValueError, match="unknown bulk candidate model"):
+        ForecastConfig(horizon=1, season_length=12, bulk_candidates=("prophet",))

@@ -5,7 +5,8 @@
 
 Bookings (USD), one per month on the 10th: ann 1,000 + 100 x (month index mod 4) from
 2023-01 to 2026-01 (37 months); bob 500 in every month of 2023-01..2026-01; cat 300 in
-2025-11 and 2025-12 only (a short history). Quarterly history ends with FY2025-Q4 when the
+2025-11 and 2025-12 only (a short history). Units (quantity): ann 1 + (month index mod 4),
+everyone else 1 per booking. Quarterly history ends with FY2025-Q4 when the
 forecast is made on 2026-02-10.
 """
 
@@ -51,7 +52,8 @@ def build_org() -> Org:
     i = 0
     while month < date(2026, 2, 1):
         day = month.replace(day=10)
-        make_booking(ann, f"{1000 + 100 * (i % 4)}.00", day, team=north)
+        make_booking(ann, f"{1000 + 100 * (i % 4)}.00", day, team=north,
+                     quantity=Decimal(1 + i % 4))
         make_booking(bob, "500.00", day, team=north)
         if month >= date(2025, 11, 1):
             make_booking(cat, "300.00", day, team=south)

@@ -44,7 +44,7 @@ def test_run_is_recorded_with_hash_versions_and_timings(forecast):
 
 
 def test_history_values_are_the_bookings(forecast, org):
-    ann = ForecastSeries.objects.get(run=forecast, person=org.ann)
+    ann = ForecastSeries.objects.get(run=forecast, measure="amount", person=org.ann)
     history = {v.period.label: v.point for v in ForecastValue.objects.filter(
         series=ann, is_forecast=False)}
     # FY2025-Q4: months 34, 35, 36 (index mod 4 = 1, 2, 3): 1,100 + 1,200 + 1,300
@@ -52,14 +52,30 @@ def test_history_values_are_the_bookings(forecast, org):
     assert len(history) == 12
 
 
+def test_units_are_forecast_beside_amounts(forecast, org):
+    units = ForecastSeries.objects.get(run=forecast, measure="quantity", person=org.ann)
+    history = {v.period.label: v.point for v in ForecastValue.objects.filter(
+        series=units, is_forecast=False)}
+    # FY2025-Q4: months 34, 35, 36 (index mod 4 = 1, 2, 3): 2 + 3 + 4 units
+    assert history["FY2025-Q4"] == Decimal("9.00")
+    company = ForecastSeries.objects.get(run=forecast, measure="quantity", key="company")
+    # ann 2 + 3 + 4, bob 1 x 3, cat 1 x 2 (Nov, Dec)
+    assert ForecastValue.objects.get(series=company, period__label="FY2025-Q4").point == (
+        Decimal("14.00"))
+    assert set(forecast.quantiles) == {"amount", "quantity"}
+    assert ForecastSeries.objects.filter(run=forecast, measure="amount").count() == (
+        ForecastSeries.objects.filter(run=forecast, measure="quantity").count())
+
+
 def test_teams_add_up_to_the_company_in_every_forecast_period(forecast):
     values = {}
     for value in ForecastValue.objects.filter(series__run=forecast, is_forecast=True,
+                                              series__measure="amount",
                                               series__level__in=["company", "team"]):
         values.setdefault(value.period.label, {})[value.series.key] = value.point
     assert sorted(values) == ["FY2026-Q1", "FY2026-Q2"]
-    north = ForecastSeries.objects.get(run=forecast, level="team", label="North").key
-    south = ForecastSeries.objects.get(run=forecast, level="team", label="South").key
+    teams = ForecastSeries.objects.filter(run=forecast, measure="amount", level="team")
+    north, south = (teams.get(label=label).key for label in ("North", "South"))
     for by_key in values.values():
         teams = by_key[north] + by_key[south]
         # each stored figure is rounded once to cents: at most a cent apart per team
@@ -67,11 +83,11 @@ def test_teams_add_up_to_the_company_in_every_forecast_period(forecast):
 
 
 def test_short_series_fall_back_with_the_reason_kept(forecast, org):
-    cat = ForecastSeries.objects.get(run=forecast, person=org.cat)
+    cat = ForecastSeries.objects.get(run=forecast, measure="amount", person=org.cat)
     # cat booked in two months of one quarter: one quarter with bookings
     assert cat.method == "average"
     assert cat.reason.startswith("too little history: 1 of 1 periods with bookings")
-    ann = ForecastSeries.objects.get(run=forecast, person=org.ann)
+    ann = ForecastSeries.objects.get(run=forecast, measure="amount", person=org.ann)
     assert ann.method == "ensemble"
     assert len(ann.members) == 3
 

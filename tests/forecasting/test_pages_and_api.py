@@ -51,11 +51,51 @@ def test_ops_sees_the_company_forecast_with_intervals(client, org, stored):
 def test_forecast_export_has_history_and_forecast_rows(client, org, stored):
     response = page(client, org.ops, format="csv", table="series")
     lines = response.content.decode().strip().splitlines()
-    assert lines[0] == "series,period,kind,point,low_80,high_80,low_95,high_95"
-    assert lines[1:] == ["Company,FY2025-Q3,actual,10000.00,,,,",
-                         "Company,FY2025-Q4,actual,11000.00,,,,",
-                         "Company,FY2026-Q1,forecast,12000.00,11000.00,13000.00,10000.00,"
-                         "14000.00"]
+    assert lines[0] == "series,measure,period,kind,point,low_80,high_80,low_95,high_95"
+    assert lines[1:] == ["Company,amount,FY2025-Q3,actual,10000.00,,,,",
+                         "Company,amount,FY2025-Q4,actual,11000.00,,,,",
+                         "Company,amount,FY2026-Q1,forecast,12000.00,11000.00,13000.00,"
+                         "10000.00,14000.00"]
+
+
+@pytest.fixture
+def units(stored):
+    """The company's units series in the same run: 40 units in FY2025-Q4, 44 forecast."""
+    from decimal import Decimal
+
+    from attain.forecasting.models import ForecastSeries, ForecastValue
+
+    company = stored["company"]
+    series = ForecastSeries.objects.create(
+        run=company.run, measure="quantity", key="company", level="company",
+        label="Company", method="ensemble", members=["ets"], reason="selected by backtest")
+    q4, q1 = (v.period for v in company.values.order_by("period__start")[1:])
+    ForecastValue.objects.create(series=series, period=q4, is_forecast=False,
+                                 point=Decimal("40.00"))
+    ForecastValue.objects.create(series=series, period=q1, point=Decimal("44.00"),
+                                 low_80=Decimal("41.00"), high_80=Decimal("47.00"),
+                                 low_95=Decimal("39.00"), high_95=Decimal("49.00"))
+    return series
+
+
+def test_units_are_chosen_on_the_page_and_in_the_api(client, org, units):
+    response = page(client, org.ops, measure="quantity")
+    assert response.context["series"] == units
+    assert [s.label for s in response.context["visible"]] == ["Company"]
+    body = response.content.decode()
+    assert "Units forecast" in body and "47.00" in body
+    # the amount page is unchanged and lists no units series
+    amount = page(client, org.ops)
+    assert amount.context["series"].measure == "amount"
+    assert "Bookings forecast" in amount.content.decode()
+    # choosing the units series by id switches the measure
+    assert page(client, org.ops, series=units.pk).context["measure"] == "quantity"
+    listed = client.get("/api/v1/forecast-series", {"measure": "quantity"}).json()
+    assert [(i["key"], i["measure"]) for i in listed["items"]] == [("company", "quantity")]
+    assert client.get("/api/v1/forecast-series", {"measure": "litres"}).status_code == 422
+    csv = page(client, org.ops, measure="quantity", format="csv", table="series")
+    assert csv.content.decode().splitlines()[-1] == (
+        "Company,quantity,FY2026-Q1,forecast,44.00,41.00,47.00,39.00,49.00")
 
 
 def test_manager_sees_their_team_and_people_only(client, org, stored):
@@ -158,4 +198,38 @@ def test_team_gap_to_quota_uses_the_members_quotas(client, org, stored):
     assert gaps["North"].gap == Decimal("-800.00")
     assert gaps["South"].quota is None
     response = page(client, org.ops)
-    assert "-800.00" in response.content.decode()
+    body = response.content.decode()
+    assert "-800.00" in body
+    assert "forecast for FY2026-Q1 reconciled (mint_shrink)" in body  # the assumptions
+
+
+def test_api_accuracy_scores_each_week_and_ranks_the_forecasters(client, org, stored):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from attain.forecasting.models import ForecastRun, ForecastSeries, ForecastValue
+
+    q4 = stored["company"].values.get(period__label="FY2025-Q4").period
+    old = ForecastRun.objects.create(
+        calc_run=CalcRun.objects.create(kind="forecast", status="succeeded",
+                                        finished_at=timezone.now() - timedelta(days=90)),
+        as_of=date(2025, 10, 2), period_kind="quarter", horizon=1, currency="USD")
+    series = ForecastSeries.objects.create(run=old, key="company", level="company",
+                                           label="Company", method="ensemble")
+    ForecastValue.objects.create(series=series, period=q4, point=Decimal("10500.00"),
+                                 low_80=Decimal("10000.00"), high_80=Decimal("11000.00"),
+                                 low_95=Decimal("9000.00"), high_95=Decimal("12000.00"))
+    client.force_login(org.ops.user)
+    report = client.get("/api/v1/forecast-accuracy", {"as_of": "2026-02-10"}).json()
+    # the run of Oct 2 stands from the week of Oct 8 to that of Dec 31: 13 weeks, each
+    # 10,500 against 11,000 (error -500): WAPE and |bias| 500 / 11,000 = 0.0455
+    assert [(b["source"], b["forecasts"], b["wape"], b["bias"], b["coverage_80"])
+            for b in report["leaderboard"]] == [
+        ("statistical", 13, "0.0455", "-0.0455", "1.0000")]
+    assert report["rows"][0]["week_of"] == "2025-10-08"
+    assert report["rows"][0]["error"] == "-500.00"
+    client.force_login(org.ann.user)  # a rep may not see the company series
+    assert client.get("/api/v1/forecast-accuracy").json() == {"leaderboard": [], "rows": []}
+    assert client.get("/api/v1/forecast-accuracy", {"measure": "kg"}).status_code == 422

@@ -209,3 +209,52 @@ def test_the_import_command_fails_with_the_problems(crm, capsys):
                      "--mapping", "salesforce-opportunities", "--no-progress")
     out = capsys.readouterr().out
     assert "error: row 3, column 'OwnerId', value '005999999999999AAA': unknown owner" in out
+
+
+def test_the_upload_page_takes_the_export_time_and_dates_stage_changes_with_it(client, crm,
+                                                                              tmp_path):
+    # The newer export without its LastModifiedDate column: it moves 'Acme expansion' from
+    # Proposal to Negotiation, and the page's export time (read in the company's time zone)
+    # dates that stage change.
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from attain.crm.models import StageChange
+
+    client.force_login(crm.ops)
+    run_file("sf_opportunities_api.csv", "salesforce-opportunities")
+    page = client.get("/imports/").content.decode()
+    assert 'name="exported_at"' in page and 'type="datetime-local"' in page
+    rows = list(csv.reader((FIXTURES / "sf_opportunities_api_newer.csv").open(newline="")))
+    newer = tmp_path / "newer.csv"
+    with newer.open("w", newline="") as handle:
+        csv.writer(handle).writerows(row[:-1] for row in rows)  # LastModifiedDate dropped
+
+    with newer.open("rb") as handle:
+        response = client.post("/imports/", {"file": handle, "mapping": "salesforce-opportunities",
+                                             "exported_at": "2026-03-01T12:30"})
+
+    assert response.status_code == 302
+    job = ImportJob.objects.latest("pk")
+    moment = timezone.make_aware(datetime(2026, 3, 1, 12, 30))  # noqa: DTZ001 - company time
+    assert datetime.fromisoformat(job.options["exported_at"]) == moment
+    assert job.options["exported_at"] in client.get(f"/imports/{job.pk}/").content.decode()
+    actions.run_import(job)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    move = StageChange.objects.get(opportunity__external_id="006000000000002AAA",
+                                   from_stage__name="Proposal")
+    assert (move.to_stage.name, move.changed_at) == ("Negotiation", moment)
+
+
+def test_the_upload_page_refuses_an_export_time_in_the_future(client, crm):
+    client.force_login(crm.ops)
+
+    response = upload(client, "sf_opportunities_api.csv", "salesforce-opportunities",
+                      exported_at="2999-01-01T00:00")
+
+    assert response.status_code == 200
+    assert "2999-01-01 00:00 is in the future; an export cannot have been taken then." in (
+        response.content.decode())
+    assert not ImportJob.objects.exists()

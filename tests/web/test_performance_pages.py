@@ -220,3 +220,62 @@ def test_ops_queues_a_performance_run_from_the_page(client_for, org):
     assert response.status_code == 302
     page = words(client_for(org["olga"]).get("/performance/"))
     assert "queued" in page
+
+
+def test_company_comparison_is_paged_and_ranked_by_the_database(client_for, org):
+    from django.utils import timezone
+
+    from attain.performance import queries as perf
+
+    # company-wide (olga): the peers are ann 1,500.50, bob 2,500.00, cat 440.00 →
+    # bookings median 1,500.50; bob beats 2 of 3 and ties himself: (2 + 0.5) x 100 / 3 = 83.3
+    # → p83; ann (1 + 0.5) x 100 / 3 = 50 → p50; cat 0.5 x 100 / 3 = 16.7 → p17
+    page = words(client_for(org["olga"]).get(f"/performance/compare/?period={org.quarter.pk}"))
+    assert "2,500.00 med 1,500.50 · p83" in page
+    assert "1,500.50 med 1,500.50 · p50" in page
+    assert "440.00 med 1,500.50 · p17" in page
+    assert "Top performers bob 125.0%" in page
+
+    # the same figures as the in-memory comparison, page by page, for every path
+    today = timezone.localdate()
+    run = perf.latest_performance_run()
+    for person, team in ((org["olga"], None), (org["olga"], org.east.pk), (org["mia"], None),
+                         (org["ann"], None)):
+        full = perf.comparison(person.user, today, run, org.quarter, team)["rows"]
+        paged = [row for number in (1, 2, 3)
+                 for row in perf.comparison_page(person.user, today, run, org.quarter, team,
+                                                 number, 1)["rows"][:1]]
+        paged = paged[:len(full)]  # past the last page a paginator repeats the last one
+        assert [(r.row.person_id, r.cells, r.conversions, r.sparkline) for r in paged] == [
+            (r.row.person_id, r.cells, r.conversions, r.sparkline) for r in full], person
+        first = perf.comparison_page(person.user, today, run, org.quarter, team, 1, 50)
+        assert first["peers"] == len(full)
+        assert [r.row.person_id for r in first["top"]] == [r.row.person_id for r in full[:3]]
+
+
+@pytest.mark.parametrize("names_for_everyone", [True, False])
+def test_leaderboard_pages_match_the_whole_leaderboard(org, names_for_everyone):
+    from django.utils import timezone
+
+    from attain.performance import queries as perf
+
+    today, run, ann = timezone.localdate(), perf.latest_performance_run(), org["ann"]
+    for metric, team in (("bookings", None), ("attainment_pct", org.east.pk),
+                         ("won_count", None)):
+        whole = perf.leaderboard(ann.user, today, run, org.quarter, metric, team,
+                                 viewer_person_id=ann.pk, names_for_everyone=names_for_everyone)
+        pages = [perf.leaderboard_page(ann.user, today, run, org.quarter, metric, team,
+                                       viewer_person_id=ann.pk,
+                                       names_for_everyone=names_for_everyone,
+                                       page_number=n, page_size=1)
+                 for n in range(1, len(whole) + 1)]
+        assert [e for p in pages for e in p["entries"]] == whole, metric
+        mine = next((i for i, e in enumerate(whole) if e.is_viewer), None)
+        assert pages[0]["viewer_page"] == (None if mine is None else mine + 1)
+        assert pages[0]["top"] == whole[:15]
+    # bookings: bob 2,500.00 (was 3rd), ann 1,500.50 (was 2nd), cat 440.00 (was 1st)
+    first = perf.leaderboard_page(ann.user, today, run, org.quarter, "bookings", None,
+                                  viewer_person_id=ann.pk, names_for_everyone=True,
+                                  page_number=1, page_size=50)
+    assert [(e.name, e.rank, e.movement) for e in first["entries"]] == [
+        ("bob", 1, 2), ("ann", 2, 0), ("cat", 3, -2)]

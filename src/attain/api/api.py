@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError, ValidationErrorContext
 
 from attain.api.auth import SessionAuth, TokenAuth
+from attain.compensation.api import router as compensation_router
 from attain.core import api as core_api
 from attain.crm.api import router as crm_router
 from attain.forecasting.api import router as forecasting_router
@@ -84,4 +85,5 @@ api.add_router("", performance_router)
 api.add_router("", pipeline_router)
 api.add_router("", ingest_router)
 api.add_router("", forecasting_router)
+api.add_router("", compensation_router)
 api.add_router("", core_api.build_router(may_read_runs=sees_whole_company))

@@ -1,1 +1,1 @@
-"""Incentive compensation: plans as code, assignments, crediting, runs, statements, disputes, payouts."""
+"""Incentive compensation: plans as code, assignments, runs, statements, disputes, payouts."""

@@ -12,6 +12,7 @@ from attain.crm.models import (
     ExchangeRate,
     Lead,
     Opportunity,
+    OpportunitySplit,
     Product,
     Stage,
     StageChange,
@@ -91,6 +92,15 @@ class BookingAdmin(AuditedModelAdmin):
     list_select_related = ["owner", "team", "product"]
     raw_id_fields = ["opportunity", "owner", "product"]
     date_hierarchy = "booked_on"
+
+
+@admin.register(OpportunitySplit)
+class OpportunitySplitAdmin(AuditedModelAdmin):
+    list_display = ["opportunity", "person", "kind", "percent"]
+    list_filter = ["kind"]
+    search_fields = ["opportunity__external_id", "opportunity__name", "person__name"]
+    list_select_related = ["opportunity", "person"]
+    raw_id_fields = ["opportunity", "person"]
 
 
 @admin.register(ExchangeRate)

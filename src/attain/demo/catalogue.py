@@ -79,7 +79,12 @@ PRODUCTS: tuple[tuple[str, str, str, int], ...] = (
     ("PRD-SUPPORT", "Premium Support", "Services", 10_000),
 )
 # The main product of a deal by segment (index into PRODUCTS); extra lines are add-ons/services.
-MAIN_PRODUCT_BY_SEGMENT = (0, 1, 2)
+# The mix of main products (Starter, Professional, Enterprise) sold in each segment (SMB, mid-
+# market, enterprise): small companies mostly buy Starter, some grow into Professional; mid-
+# market mostly Professional; enterprises mostly Enterprise, divisions Professional.
+MAIN_PRODUCTS = (0, 1, 2)
+MAIN_PRODUCT_MIX_BY_SEGMENT: tuple[tuple[float, float, float], ...] = (
+    (0.75, 0.25, 0.00), (0.15, 0.70, 0.15), (0.00, 0.30, 0.70))
 EXTRA_PRODUCTS = (3, 4, 5, 6, 7, 8)
 # A won deal's product lines: the main product, one add-on in two deals, another in five:
 # 1 + 0.5 + 0.2 = 1.7 lines on average.

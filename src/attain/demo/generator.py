@@ -7,7 +7,7 @@ seed, scale and end date give identical rows (primary keys aside). Memory stays 
 drawn and written one creation month at a time, in slices of `DEAL_SLICE` opportunities, each slice
 in its own transaction; only per-person and per-account arrays live for the whole run. The big
 tables (accounts, contacts, leads, opportunities, stage changes, order lines, quotas) are written
-as plain tuples through `attain.demo.bulk_write` (executemany on SQLite, COPY on PostgreSQL), with
+as plain tuples through `attain.core.bulk_write` (executemany on SQLite, COPY on PostgreSQL), with
 ids allocated here; order lines and stage changes are streamed to the database, never held whole.
 
 Choices worth knowing (the sales model itself is described in `attain.demo.simulation`):
@@ -21,7 +21,11 @@ Choices worth knowing (the sales model itself is described in `attain.demo.simul
   manager until the new hire arrives.
 - A mid-year re-org on the first day of the latest fiscal half-year moves some seats to another team
   (and manager); their accounts move with them.
-- Order lines: a won deal books 1-3 product lines (a main product and add-ons/services) whose
+- Products: every deal names its main product (`Opportunity.product`), drawn by segment from
+  `cat.MAIN_PRODUCT_MIX_BY_SEGMENT` (SMB 75 % Starter / 25 % Professional; mid-market 15 / 70 / 15
+  Starter / Professional / Enterprise; enterprise 30 % Professional / 70 % Enterprise), lost and
+  open deals included, so win rates by product compare like with like.
+- Order lines: a won deal books 1-3 product lines (its main product and add-ons/services) whose
   amounts add up to the deal amount to the cent. `lines_per_deal` (default per scale: the
   catalogue's mean of 1.7 for tiny and demo, `LINES_PER_DEAL_LARGE` for large) raises the mean
   number of lines of a won deal: each product line is then split by site and billing period, a
@@ -60,6 +64,7 @@ from tqdm import tqdm
 
 from attain.core.actions import ensure_periods, fiscal_calendar
 from attain.core.audit import record_event
+from attain.core.bulk_write import IdAllocator, TableWriter, reset_sequences
 from attain.core.periods import FiscalCalendarRules, add_months
 from attain.crm.models import (
     Account,
@@ -75,7 +80,6 @@ from attain.crm.models import (
 )
 from attain.demo import catalogue as cat
 from attain.demo import simulation as sim
-from attain.demo.bulk_write import IdAllocator, TableWriter, reset_sequences
 from attain.people.models import Person, Region, ReportingLine, Role, Team
 from attain.performance.models import Quota
 
@@ -102,7 +106,7 @@ ACCOUNT_FIELDS = ("id", "external_id", "name", "domain", "industry", "segment", 
 CONTACT_FIELDS = ("id", "external_id", "account", "name", "email", "title", "created_at")
 OPPORTUNITY_FIELDS = ("id", "external_id", "name", "account", "owner", "amount", "currency",
                       "stage", "forecast_category", "deal_type", "source", "segment",
-                      "created_at", "close_date", "is_closed", "is_won", "loss_reason")
+                      "created_at", "close_date", "is_closed", "is_won", "loss_reason", "product")
 STAGE_CHANGE_FIELDS = ("id", "opportunity", "from_stage", "to_stage", "changed_at", "amount",
                        "close_date")
 LEAD_FIELDS = ("id", "external_id", "name", "company", "source", "status", "owner", "created_at",
@@ -841,6 +845,7 @@ class _Builder:
         lead_lead_days = rng.uniform(3, 30, n)
         lead_qualify = rng.uniform(0.2, 0.9, n)
         pushed_close = sim.end_of_month(np.full(n, self.cutoff_day) + rng.integers(10, 45, n))
+        main_product = self._main_products(month_index, slice_number, segment)
 
         valid = paths.events < self.cutoff
         current = valid.sum(axis=1) - 1
@@ -883,6 +888,7 @@ class _Builder:
                 SEGMENT_VALUES[segment[i]], instant_of(created[i]), day_of(close_day[i]),
                 is_closed, is_closed and bool(paths.won[i]),
                 cat.LOSS_REASONS[reason] if lost else "",
+                self.product_ids[int(main_product[i])],
             ))
         deals = list(zip(opportunities, kept, strict=True))
         leads = [self._converted_lead(opp, i, created, lead_lead_days, lead_qualify, creator)
@@ -897,8 +903,8 @@ class _Builder:
                 line for opp, i in deals if opp[_OPP_IS_WON]
                 for line in self._order_lines(
                     opp, local_amounts[i][int(current[i])], int(line_count[i]),
-                    float(main_share[i]), extra_product[i], int(segment[i]), int(seat[i]),
-                    int(close_day[i]), int(splits[i])))
+                    float(main_share[i]), extra_product[i], int(main_product[i]),
+                    int(seat[i]), int(close_day[i]), int(splits[i])))
 
     def _stage_changes(self, deals: list[tuple[tuple[Any, ...], int]], paths: sim.DealPaths,
                        current: np.ndarray, local_amounts: dict[int, list[int]],
@@ -914,6 +920,18 @@ class _Builder:
                 yield (self.change_ids.take(), opp[_OPP_ID], previous, stage,
                        instant_of(events[k]), cents_decimal(local[k]), day_of(close_days[k]))
                 previous = stage
+
+    def _main_products(self, month_index: int, slice_number: int, segment: np.ndarray
+                       ) -> np.ndarray:
+        """Each deal's main product (index into `cat.PRODUCTS`), drawn by segment from
+        `cat.MAIN_PRODUCT_MIX_BY_SEGMENT` (SMB mostly Starter, mid-market mostly Professional,
+        enterprise mostly Enterprise), from its own random stream so that no other draw moves.
+        The deal's `product` and its first order line name this product."""
+        rng = self.rng(301, month_index, slice_number)
+        mix = np.cumsum(np.asarray(cat.MAIN_PRODUCT_MIX_BY_SEGMENT, dtype=np.float64), axis=1)
+        draw = rng.random(len(segment))
+        choice = (draw[:, None] >= mix[segment][:, :-1]).sum(axis=1)
+        return np.asarray(cat.MAIN_PRODUCTS, dtype=np.int64)[choice]
 
     def _line_splits(self, month_index: int, slice_number: int, segment: np.ndarray,
                      won: np.ndarray) -> np.ndarray:
@@ -958,7 +976,7 @@ class _Builder:
         return f"{first} {last}"
 
     def _order_lines(self, opp: tuple[Any, ...], total_cents: int, count: int,
-                     main_share: float, extras: np.ndarray, segment: int, seat: int,
+                     main_share: float, extras: np.ndarray, main_product: int, seat: int,
                      close_day: int, splits: int) -> Iterator[tuple[Any, ...]]:
         """1-3 product lines, each split into `splits` lines, adding up exactly to the deal.
 
@@ -966,7 +984,7 @@ class _Builder:
         gets int(100001 * 0.3) = 30000 cents, the main product the rest, 70001; split in two,
         35001 + 35000 and 15000 + 15000 cents.
         """
-        products = [cat.MAIN_PRODUCT_BY_SEGMENT[segment]]
+        products = [main_product]
         products += [cat.EXTRA_PRODUCTS[int(e)] for e in extras[: count - 1]]
         shares = [main_share] + [(1 - main_share) / (count - 1)] * (count - 1) if count > 1 else [1]
         cents = [int(total_cents * share) for share in shares[1:]]
@@ -1038,5 +1056,5 @@ class _Builder:
 # Positions in an opportunity row (OPPORTUNITY_FIELDS).
 _OPP_ID, _OPP_NAME, _OPP_OWNER, _OPP_CURRENCY = (
     OPPORTUNITY_FIELDS.index(name) for name in ("id", "name", "owner", "currency"))
-_OPP_SOURCE, _OPP_CLOSE_DATE, _OPP_IS_WON = (
-    OPPORTUNITY_FIELDS.index(name) for name in ("source", "close_date", "is_won"))
+_OPP_SOURCE, _OPP_CLOSE_DATE, _OPP_IS_WON, _OPP_PRODUCT = (
+    OPPORTUNITY_FIELDS.index(name) for name in ("source", "close_date", "is_won", "product"))

@@ -293,10 +293,27 @@ PERF_STAGE_CHANGES = LogicalTable(
     key=("change_id",),
 )
 
+# One order line for the bookings breakdown: its exact amount (as imported, up to 4 decimal
+# places; else its cents), the deal's (or its account's) sales region and the product's family
+# ("" when unknown).
+PERF_BOOKING_LINES = LogicalTable(
+    "perf_booking_lines",
+    pa.schema([
+        pa.field("booking_id", pa.int64(), nullable=False),
+        pa.field("booked_on", pa.date32(), nullable=False),
+        pa.field("amount", pa.decimal128(19, 4), nullable=False),
+        pa.field("currency", pa.string(), nullable=False),
+        pa.field("region", pa.string(), nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+    ]),
+    key=("booking_id",),
+)
+
 LOGICAL_TABLES = {
     **LOGICAL_TABLES,
     **{table.name: table for table in (PERF_PEOPLE, PERF_REPORTING_LINES, PERF_QUOTA_VERSIONS,
-                                       PERF_OPPORTUNITIES, PERF_STAGE_CHANGES)},
+                                       PERF_OPPORTUNITIES, PERF_STAGE_CHANGES,
+                                       PERF_BOOKING_LINES)},
 }
 
 
@@ -439,3 +456,10 @@ PIPELINE_TABLES = (PIPELINE_OPPORTUNITIES, PIPELINE_STAGES, PIPELINE_STAGE_CHANG
                    PIPELINE_SCOPES, PIPELINE_FACTS, PIPELINE_STAGE_FACTS, PIPELINE_FLOWS,
                    PIPELINE_BREAKDOWN, PIPELINE_BOTTLENECKS)
 LOGICAL_TABLES = {**LOGICAL_TABLES, **{table.name: table for table in PIPELINE_TABLES}}
+
+
+def register_logical_tables(*tables: LogicalTable) -> None:
+    """Make tables defined beside their calculation (e.g. `attain.engine.compensation.schemas`)
+    known to `logical_table`, `conform` and `Backend.table`."""
+    global LOGICAL_TABLES
+    LOGICAL_TABLES = {**LOGICAL_TABLES, **{table.name: table for table in tables}}

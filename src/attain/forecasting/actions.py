@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -55,13 +56,16 @@ def request_forecast(actor: Any, *, period_kind: str = "month", as_of: date | No
 
 def run_forecast(actor: Any, *, period_kind: str = "month", as_of: date | str | None = None,
                  horizon: int | None = None, run: CalcRun | None = None,
+                 measures: Sequence[str] = engine_io.MEASURES,
                  **_ignored: Any) -> ForecastRun:
-    """Make a forecast now (statistical series and pipeline forecast) and store it as a run;
-    audited. Raises `ForecastError` (the run is kept as failed) when the inputs are refused."""
+    """Make a forecast now (statistical series of bookings amount and units, and the pipeline
+    forecast) and store it as a run; audited. Raises `ForecastError` (the run is kept as
+    failed) when the inputs are refused."""
     day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     try:
         forecast = engine_io.run_forecast(requested_by=_user(actor), as_of=day,
-                                          kind=_kind(period_kind), horizon=horizon, run=run)
+                                          kind=_kind(period_kind), horizon=horizon, run=run,
+                                          measures=tuple(measures))
     except ForecastError as error:
         record_event(actor, "run_forecast_failed", object_type="core.calcrun",
                      after={"error": str(error), "field": error.field})

@@ -20,6 +20,7 @@ from attain.core.api import (
     paginated,
 )
 from attain.forecasting import actions, queries
+from attain.forecasting.models import Measure
 from attain.people.queries import sees_whole_company
 
 router = Router(tags=["forecasting"])
@@ -53,6 +54,7 @@ class ValueOut(Schema):
 class SeriesOut(Schema):
     id: int
     run_id: int
+    measure: str = Field(description="amount (company currency) or quantity (units)")
     key: str
     level: str
     label: str
@@ -95,6 +97,37 @@ class CallOut(Schema):
     adjusts_id: int | None
 
 
+class AccuracyOut(Schema):
+    source: str = Field(description="statistical, pipeline, crm stage probabilities, or the "
+                                    "person's name (their commit call)")
+    person_id: int | None
+    period: PeriodOut
+    week_of: date = Field(alias="made_on", description="The forecast as it stood that day")
+    forecast: DecimalText
+    actual: DecimalText
+    error: DecimalText = Field(description="forecast - actual: positive = optimistic")
+    low_80: DecimalText | None
+    high_80: DecimalText | None
+    low_95: DecimalText | None
+    high_95: DecimalText | None
+
+
+class AccuracySummaryOut(Schema):
+    source: str
+    forecasts: int
+    mape: DecimalText | None
+    wape: DecimalText | None
+    bias: DecimalText | None
+    coverage_80: DecimalText | None
+    coverage_95: DecimalText | None
+    persistently_optimistic: bool
+
+
+class AccuracyReportOut(Schema):
+    leaderboard: list[AccuracySummaryOut] = Field(description="Most accurate (WAPE) first")
+    rows: list[AccuracyOut]
+
+
 class CallIn(Schema):
     person_id: int
     period_id: int
@@ -129,9 +162,13 @@ def list_runs(request: HttpRequest) -> Any:
 @router.get("/forecast-series", response=list[SeriesOut], summary="Forecast series")
 @paginated
 def list_series(request: HttpRequest, run_id: int | None = None, level: str | None = None,
-                as_of: date | None = None) -> Any:
-    """The series of the latest succeeded run (or `run_id`) you may see."""
-    rows = queries.visible_series(caller(request), as_of_or_today(as_of), _run(run_id))
+                measure: str = "amount", as_of: date | None = None) -> Any:
+    """The series of the latest succeeded run (or `run_id`) you may see, of `measure`:
+    `amount` (bookings in the company currency, the default) or `quantity` (units)."""
+    if measure not in Measure.values:
+        raise HttpError(422, f"measure must be one of {', '.join(Measure.values)}")
+    rows = queries.visible_series(caller(request), as_of_or_today(as_of), _run(run_id),
+                                  measure)
     return rows.filter(level=level) if level else rows
 
 
@@ -141,6 +178,27 @@ def get_series(request: HttpRequest, series_id: int, as_of: date | None = None) 
     series = found(queries.series_by_id(caller(request), as_of_or_today(as_of), series_id))
     series.stored_values = queries.series_values(series)
     return series
+
+
+@router.get("/forecast-accuracy", response=AccuracyReportOut,
+            summary="Forecast accuracy of closed periods, week by week")
+def accuracy(request: HttpRequest, series_key: str | None = "company",
+             measure: str = "amount", as_of: date | None = None) -> Any:
+    """Each method's and each person's forecast of every closed period as it stood at the
+    start of each week of the period, against the actual, and a leaderboard (MAPE, WAPE,
+    bias, interval coverage) with persistently optimistic forecasters flagged. The
+    statistical rows are those of series `series_key` (one you may see)."""
+    if measure not in Measure.values:
+        raise HttpError(422, f"measure must be one of {', '.join(Measure.values)}")
+    user, day = caller(request), as_of_or_today(as_of)
+    rows = queries.accuracy_rows(user, day, series_key, measure)
+    optimistic = queries.optimistic_forecasters(rows)
+    names = {r.source for r in rows if r.person_id in optimistic}
+    board = sorted(queries.summarise(rows),
+                   key=lambda a: (a.wape is None, a.wape or 0, a.source))
+    return {"leaderboard": [{**{f: getattr(a, f) for f in (
+        "source", "forecasts", "mape", "wape", "bias", "coverage_80", "coverage_95")},
+        "persistently_optimistic": a.source in names} for a in board], "rows": rows}
 
 
 @router.get("/pipeline-forecasts", response=list[PipelineOut], summary="Pipeline forecasts")

@@ -16,11 +16,13 @@ so it is not history); bookings are converted to the company currency with the m
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from datetime import time as dt_time
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +53,7 @@ from attain.forecasting.models import (
     ForecastRun,
     ForecastSeries,
     ForecastValue,
+    Measure,
     PipelineForecast,
     SeriesLevel,
 )
@@ -60,6 +63,7 @@ FORECAST_RUN_KIND = "forecast"
 SEASON_LENGTH = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 4}
 DEFAULT_HORIZON = {PeriodKind.MONTH: 12, PeriodKind.QUARTER: 4}
 ALL_LEVELS = ("company", "team", "person", "family", "segment")
+MEASURES = (Measure.AMOUNT.value, Measure.QUANTITY.value)
 BACKTEST_LEVELS = ("company", "team", "family", "segment")
 STORE_BATCH = 5_000
 
@@ -71,6 +75,14 @@ class ForecastError(ValueError):
         super().__init__(message)
         self.field = field
         self.value = value
+
+
+def forecast_jobs(requested: int | None = None) -> int:
+    """Processes statsforecast may use: `requested`, else ATTAIN_FORECAST_JOBS, else (0)
+    every core."""
+    jobs = requested if requested is not None else int(
+        getattr(settings, "ATTAIN_FORECAST_JOBS", 0))
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
 def calendar_rules() -> FiscalCalendarRules:
@@ -108,6 +120,11 @@ class SeriesInputs:
     def structure(self) -> Structure:
         return Structure.from_members(self.members)
 
+    @property
+    def levels(self) -> dict[str, str]:
+        """Each series' level (company, team, person, family, segment): its tier."""
+        return {key: str(item.level) for key, item in self.info.items()}
+
 
 def _rates() -> dict[str, list[tuple[date, Decimal]]]:
     rates: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
@@ -137,9 +154,14 @@ def _rate(rates: dict[str, list[tuple[date, Decimal]]], currency: str, month: da
 
 
 def series_inputs(as_of: date, kind: PeriodKind, levels: Sequence[str] = ALL_LEVELS,
-                  history_periods: int | None = None) -> SeriesInputs:
+                  history_periods: int | None = None, measure: str = Measure.AMOUNT
+                  ) -> SeriesInputs:
     """The histories of every series for periods of `kind` ending before the one containing
-    `as_of` (at most the last `history_periods`)."""
+    `as_of` (at most the last `history_periods`): bookings in the company currency
+    (`measure` "amount") or booked units ("quantity", summed as they are)."""
+    if measure not in Measure.values:
+        raise ForecastError(f"measure must be one of {', '.join(Measure.values)}, got "
+                            f"{measure!r}.", field="measure", value=measure)
     company = str(settings.ATTAIN_COMPANY_CURRENCY)
     rules = calendar_rules()
     end = rules.span(kind, as_of).start
@@ -148,7 +170,7 @@ def series_inputs(as_of: date, kind: PeriodKind, levels: Sequence[str] = ALL_LEV
         .annotate(month=TruncMonth("booked_on"))
         .values_list("month", "team_id", "owner_id", "product__family", "opportunity__segment",
                      "currency")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum("quantity" if measure == Measure.QUANTITY else "amount"))
         .order_by("month", "team_id", "owner_id", "product__family", "opportunity__segment",
                   "currency"))
     if not cube:
@@ -167,7 +189,8 @@ def series_inputs(as_of: date, kind: PeriodKind, levels: Sequence[str] = ALL_LEV
                                                          "Company")}
     members: dict[str, set[str]] = defaultdict(set)
     groupings_keys: dict[str, set[str]] = defaultdict(set)
-    hasher = hashlib.sha256(b"attain-forecast-inputs/1\n")
+    hasher = hashlib.sha256(b"attain-forecast-inputs/1\n" if measure == Measure.AMOUNT
+                            else f"attain-forecast-inputs/1/{measure}\n".encode())
 
     def add(key: str, slot: int, amount: Decimal) -> None:
         exact.setdefault(key, [Decimal(0)] * len(axis))[slot] += amount
@@ -179,7 +202,8 @@ def series_inputs(as_of: date, kind: PeriodKind, levels: Sequence[str] = ALL_LEV
         slot = index.get(rules.span(kind, month).start)
         if slot is None:
             continue
-        amount = Decimal(total) * _rate(rates, currency, month, company)
+        amount = (Decimal(total) if measure == Measure.QUANTITY
+                  else Decimal(total) * _rate(rates, currency, month, company))
         add("company", slot, amount)
         bottom = "company"
         if "team" in want:
@@ -258,9 +282,11 @@ _finish = finish_run
 def run_forecast(*, requested_by: Any = None, as_of: date | None = None,
                  kind: PeriodKind = PeriodKind.MONTH, horizon: int | None = None,
                  levels: Sequence[str] = ALL_LEVELS, with_pipeline: bool = True,
-                 run: CalcRun | None = None, n_jobs: int = 1) -> ForecastRun:
-    """Forecast bookings of every series `horizon` periods of `kind` after the current one's
-    start, and the pipeline forecast of the current and next period; store all as one run.
+                 run: CalcRun | None = None, n_jobs: int | None = None,
+                 measures: Sequence[str] = MEASURES) -> ForecastRun:
+    """Forecast every series of each of `measures` (bookings amount, units) `horizon`
+    periods of `kind` after the current one's start, and the pipeline forecast (amounts) of
+    the current and next period; store all as one run.
 
     Steps, timed into the CalcRun: `inputs` (bookings → series), `forecast` (the engine),
     `pipeline` (win model and pipeline forecast), `store`. On a refused input the run is saved
@@ -281,7 +307,7 @@ def run_forecast(*, requested_by: Any = None, as_of: date | None = None,
     run.calc_version = f"ts{CALC_VERSION}-pipe{pipeline_engine.PIPELINE_CALC_VERSION}"
     run.params = {"as_of": as_of.isoformat(), "period_kind": kind.value, "horizon": horizon,
                   "levels": list(levels), "pipeline": with_pipeline,
-                  "company_currency": currency}
+                  "measures": list(measures), "company_currency": currency}
     run.save()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -293,28 +319,39 @@ def run_forecast(*, requested_by: Any = None, as_of: date | None = None,
 
     try:
         mark = time.perf_counter()
-        inputs = series_inputs(as_of, kind, levels)
+        if not measures or any(m not in Measure.values for m in measures):
+            raise ForecastError(f"measures must be some of {', '.join(Measure.values)}, got "
+                                f"{list(measures)!r}.", field="measures", value=list(measures))
+        by_measure = {m: series_inputs(as_of, kind, levels, measure=m) for m in measures}
+        inputs = by_measure[measures[0]]
         mark = lap("inputs", mark)
         config = ForecastConfig(horizon=horizon, season_length=SEASON_LENGTH[kind],
-                                n_jobs=n_jobs)
-        forecasts = forecast_hierarchy(inputs.primary, inputs.structure, config,
-                                       inputs.groupings)
-        mark = lap("forecast", mark)
+                                n_jobs=forecast_jobs(n_jobs))
+        results: dict[str, ForecastSet] = {}
+        for measure, measured in by_measure.items():
+            results[measure] = forecast_hierarchy(measured.primary, measured.structure, config,
+                                                  measured.groupings, levels=measured.levels)
+            mark = lap(f"forecast_{measure}", mark)
+        timings["forecast"] = round(sum(timings[f"forecast_{m}"] for m in by_measure), 4)
+        forecasts = results[measures[0]]
         pipeline_rows: list[tuple[FiscalSpan, pipeline_engine.PipelinePeriodForecast]] = []
         win_model: dict[str, Any] = {}
         if with_pipeline:
             pipeline_rows, win_model = _pipeline(as_of, kind)
         mark = lap("pipeline", mark)
-        run.inputs_hash = inputs.digest
+        run.inputs_hash = (inputs.digest if len(by_measure) == 1 else hashlib.sha256(
+            "".join(f"{m}={i.digest}\n" for m, i in by_measure.items()).encode()).hexdigest())
         run.input_rows = inputs.cube_rows
         with transaction.atomic():
             forecast_run = ForecastRun.objects.create(
                 calc_run=run, as_of=as_of, period_kind=kind.value,
                 history_start=inputs.axis[0].start, history_end=inputs.axis[-1].end,
                 horizon=horizon, reconciliation=forecasts.reconciliation,
-                quantiles={str(k): v for k, v in forecasts.quantiles.items()},
+                quantiles={m: {str(k): v for k, v in r.quantiles.items()}
+                           for m, r in results.items()},
                 win_model=win_model, currency=currency)
-            run.output_rows = _store(forecast_run, inputs, forecasts, kind)
+            run.output_rows = sum(_store(forecast_run, by_measure[m], r, kind, m)
+                                  for m, r in results.items())
             run.output_rows += _store_pipeline(forecast_run, pipeline_rows, currency)
             lap("store", mark)
             run.timings = {**timings, "total": round(time.perf_counter() - started, 4)}
@@ -347,7 +384,7 @@ def _periods(spans: Sequence[FiscalSpan]) -> dict[date, Period]:
 
 
 def _store(forecast_run: ForecastRun, inputs: SeriesInputs, forecasts: ForecastSet,
-           kind: PeriodKind) -> int:
+           kind: PeriodKind, measure: str = Measure.AMOUNT) -> int:
     rules = calendar_rules()
     future: list[FiscalSpan] = []
     current = rules.span(kind, inputs.axis[-1].end)
@@ -360,7 +397,7 @@ def _store(forecast_run: ForecastRun, inputs: SeriesInputs, forecasts: ForecastS
     for item in forecasts.series:
         meta = inputs.info[item.series_id]
         series = ForecastSeries.objects.create(
-            run=forecast_run, key=meta.key, level=meta.level, label=meta.label,
+            run=forecast_run, measure=measure, key=meta.key, level=meta.level, label=meta.label,
             team_id=meta.team_id, person_id=meta.person_id, method=item.method,
             members=list(item.members), reason=item.reason,
             backtest_mase={k: round(v, 4) for k, v in item.backtest_mase.items()})
@@ -402,7 +439,9 @@ def opportunity_histories(as_of: date) -> list[pipeline_engine.OpportunityHistor
     tz = timezone.get_current_timezone()
     changes: dict[int, list[tuple[date, str, bool, date | None]]] = defaultdict(list)
     for opp_id, at, stage, closed, close_date in (
-            StageChange.objects.filter(changed_at__date__lt=as_of)
+            # before the start of `as_of` in the company's time zone (a plain comparison: no
+            # per-row date conversion in the database)
+            StageChange.objects.filter(changed_at__lt=datetime.combine(as_of, dt_time.min, tz))
             .order_by("opportunity_id", "changed_at", "id")
             .values_list("opportunity_id", "changed_at", "to_stage__name",
                          "to_stage__is_won", "close_date")):
@@ -515,8 +554,8 @@ def _store_pipeline(forecast_run: ForecastRun,
 
 def backtest_bookings(*, kind: PeriodKind = PeriodKind.MONTH, horizon: int | None = None,
                       origins: int = 2, step: int | None = None, as_of: date | None = None,
-                      levels: Sequence[str] = BACKTEST_LEVELS, n_jobs: int = 1
-                      ) -> tuple[BacktestResult, SeriesInputs]:
+                      levels: Sequence[str] = BACKTEST_LEVELS, n_jobs: int | None = None,
+                      measure: str = Measure.AMOUNT) -> tuple[BacktestResult, SeriesInputs]:
     """Rolling-origin backtest on the bookings in the database: `origins` origins `step`
     periods apart (default: the horizon), the last one `horizon` periods before the end of the
     history (whole periods before `as_of`, default: after the last booking)."""
@@ -528,7 +567,7 @@ def backtest_bookings(*, kind: PeriodKind = PeriodKind.MONTH, horizon: int | Non
         if last is None:
             raise ForecastError("There are no bookings to backtest on.", field="bookings")
         as_of = calendar_rules().span(kind, last).end
-    inputs = series_inputs(as_of, kind, levels)
+    inputs = series_inputs(as_of, kind, levels, measure=measure)
     length = len(inputs.axis)
     points = [length - horizon - step * (origins - 1 - i) for i in range(origins)]
     if points[0] < 2 * SEASON_LENGTH[kind]:
@@ -537,7 +576,8 @@ def backtest_bookings(*, kind: PeriodKind = PeriodKind.MONTH, horizon: int | Non
             f"{step} apart with horizon {horizon}: the first origin needs two seasons "
             f"({2 * SEASON_LENGTH[kind]} {kind.value}s) before it.",
             field="origins", value=origins)
-    config = ForecastConfig(horizon=horizon, season_length=SEASON_LENGTH[kind], n_jobs=n_jobs)
+    config = ForecastConfig(horizon=horizon, season_length=SEASON_LENGTH[kind],
+                            n_jobs=forecast_jobs(n_jobs))
     result = rolling_backtest(inputs.primary, inputs.structure, config, points,
-                              groupings=inputs.groupings)
+                              groupings=inputs.groupings, levels=inputs.levels)
     return result, inputs

@@ -45,11 +45,19 @@ class SeriesLevel(models.TextChoices):
     SEGMENT = "segment", "Segment"
 
 
+class Measure(models.TextChoices):
+    """What a series counts: bookings in the company currency, or booked units (quantity)."""
+
+    AMOUNT = "amount", "Bookings amount"
+    QUANTITY = "quantity", "Units"
+
+
 class ForecastSeries(models.Model):
     """One forecast series of a run (the company, a team, a person in a team, a product
-    family, a segment) and how it was forecast."""
+    family, a segment) of one measure (amount or units) and how it was forecast."""
 
     run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="series")
+    measure = models.CharField(max_length=10, choices=Measure.choices, default=Measure.AMOUNT)
     key = models.CharField(max_length=200)
     level = models.CharField(max_length=10, choices=SeriesLevel.choices)
     label = models.CharField(max_length=200)
@@ -63,8 +71,9 @@ class ForecastSeries(models.Model):
     objects = VisibleQuerySet.owned_by("person")
 
     class Meta:
-        ordering = ["run_id", "level", "label"]
-        constraints = [models.UniqueConstraint(fields=["run", "key"], name="series_unique_key")]
+        ordering = ["run_id", "measure", "level", "label"]
+        constraints = [models.UniqueConstraint(fields=["run", "measure", "key"],
+                                               name="series_unique_measure_key")]
 
     def __str__(self) -> str:
         return self.label

@@ -25,6 +25,7 @@ from attain.forecasting.models import (
     ForecastRun,
     ForecastSeries,
     ForecastValue,
+    Measure,
     PipelineForecast,
 )
 from attain.people.models import Person
@@ -60,11 +61,15 @@ def pending_run() -> CalcRun | None:
             .order_by("-created_at", "-id").first())
 
 
-def visible_series(user: Any, as_of: date, run: ForecastRun | None) -> QuerySet[ForecastSeries]:
-    """The series of `run` that `user` may see on `as_of`."""
+def visible_series(user: Any, as_of: date, run: ForecastRun | None,
+                   measure: str | None = Measure.AMOUNT) -> QuerySet[ForecastSeries]:
+    """The series of `run` of `measure` (None: every measure) that `user` may see on
+    `as_of`."""
     if run is None:
         return ForecastSeries.objects.none()
     rows = ForecastSeries.objects.filter(run=run)
+    if measure is not None:
+        rows = rows.filter(measure=measure)
     ids = visible_person_ids(user, as_of)
     if ids is None:
         return rows.order_by("level", "label", "id")
@@ -81,17 +86,18 @@ def series_by_id(user: Any, as_of: date, series_id: int) -> ForecastSeries | Non
     row = ForecastSeries.objects.filter(pk=series_id).select_related("run").first()
     if row is None:
         return None
-    return visible_series(user, as_of, row.run).filter(pk=series_id).first()
+    return visible_series(user, as_of, row.run, None).filter(pk=series_id).first()
 
 
 def series_values(series: ForecastSeries) -> list[ForecastValue]:
     return list(series.values.select_related("period").order_by("period__start"))
 
 
-def default_series(user: Any, as_of: date, run: ForecastRun | None) -> ForecastSeries | None:
+def default_series(user: Any, as_of: date, run: ForecastRun | None,
+                   measure: str = Measure.AMOUNT) -> ForecastSeries | None:
     """What a viewer sees first: the company for company-wide roles, else their team (a
     manager) or themselves (a rep)."""
-    rows = visible_series(user, as_of, run)
+    rows = visible_series(user, as_of, run, measure)
     for level in ("company", "team", "person"):
         first = rows.filter(level=level).first()
         if first is not None:
@@ -316,25 +322,103 @@ class AccuracySummary:
     coverage_95: Decimal | None
 
 
-def statistical_accuracy(user: Any, as_of: date, series_key: str) -> list[AccuracyRow]:
-    """Every stored statistical forecast of series `series_key` for a period that has closed,
-    against the actual as stored by the newest run whose history covers that period."""
+def weeks_of(period: Period) -> list[date]:
+    """The start of each week of `period`: its first day, then every 7 days before its end."""
+    return [date.fromordinal(day) for day in range(period.start.toordinal(),
+                                                   period.end.toordinal(), 7)]
+
+
+def _weekly(period: Period, dated: list[tuple[date, Any]]) -> list[tuple[date, Any]]:
+    """(week start, the newest item made on or before it) for each week of `period` that has
+    one; `dated` is in date order."""
+    out = []
+    for week in weeks_of(period):
+        known = [item for made_on, item in dated if made_on <= week]
+        if known:
+            out.append((week, known[-1]))
+    return out
+
+
+def _actuals(user: Any, as_of: date, series_key: str, measure: str) -> dict[int, Decimal]:
+    """{period id: actual} of a series as the newest run stored its history."""
     run = latest_run()
     if run is None:
-        return []
-    current = visible_series(user, as_of, run).filter(key=series_key).first()
+        return {}
+    current = visible_series(user, as_of, run, measure).filter(key=series_key).first()
     if current is None:
-        return []
-    actuals = {v.period_id: v.point for v in current.values.filter(is_forecast=False)}
-    rows = []
+        return {}
+    return {v.period_id: v.point for v in current.values.filter(is_forecast=False)}
+
+
+def statistical_accuracy(user: Any, as_of: date, series_key: str,
+                         measure: str = Measure.AMOUNT) -> list[AccuracyRow]:
+    """The statistical forecast of series `series_key` for every closed period as it stood at
+    the start of each week of the period (the newest run made on or before that day),
+    against the actual as stored by the newest run whose history covers that period."""
+    actuals = _actuals(user, as_of, series_key, measure)
+    by_period: dict[int, list[tuple[date, ForecastValue]]] = defaultdict(list)
+    periods: dict[int, Period] = {}
     for value in (ForecastValue.objects.filter(
-            series__key=series_key, is_forecast=True, period_id__in=actuals,
+            series__key=series_key, series__measure=measure, is_forecast=True,
+            period_id__in=actuals,
             series__run__calc_run__status=CalcRun.Status.SUCCEEDED)
-            .select_related("period", "series__run").order_by("period__start",
-                                                                "series__run__as_of")):
-        rows.append(AccuracyRow("statistical", None, value.period, value.series.run.as_of,
-                                value.point, actuals[value.period_id], value.low_80,
-                                value.high_80, value.low_95, value.high_95))
+            .select_related("period", "series__run").order_by(
+                "period__start", "series__run__as_of", "series__run__calc_run__finished_at",
+                "series__run_id")):
+        periods[value.period_id] = value.period
+        by_period[value.period_id].append((value.series.run.as_of, value))
+    rows = []
+    for period_id, dated in by_period.items():
+        for week, value in _weekly(periods[period_id], dated):
+            rows.append(AccuracyRow("statistical", None, value.period, week, value.point,
+                                    actuals[period_id], value.low_80, value.high_80,
+                                    value.low_95, value.high_95))
+    return sorted(rows, key=lambda r: (r.period.start, r.made_on))
+
+
+def pipeline_accuracy(user: Any, as_of: date) -> list[AccuracyRow]:
+    """For company-wide viewers: the company's pipeline forecast and the CRM's
+    stage-probability forecast of every closed period, as they stood at the start of each
+    week of the period, against the period's company bookings."""
+    if visible_person_ids(user, as_of) is not None:
+        return []
+    actuals = _actuals(user, as_of, "company", Measure.AMOUNT)
+    by_period: dict[int, list[tuple[date, PipelineForecast]]] = defaultdict(list)
+    for row in (PipelineForecast.objects.filter(
+            person__isnull=True, period_id__in=actuals, period__end__lte=as_of,
+            run__calc_run__status=CalcRun.Status.SUCCEEDED)
+            .select_related("period", "run").order_by("period__start", "run__as_of",
+                                                      "run__calc_run__finished_at", "run_id")):
+        by_period[row.period_id].append((row.run.as_of, row))
+    rows = []
+    for period_id, dated in by_period.items():
+        for week, item in _weekly(dated[0][1].period, dated):
+            rows.append(AccuracyRow("pipeline", None, item.period, week, item.total,
+                                    actuals[period_id]))
+            # the baseline already counts what was closed-won by then
+            rows.append(AccuracyRow("crm stage probabilities", None, item.period, week,
+                                    item.crm_baseline, actuals[period_id]))
+    return sorted(rows, key=lambda r: (r.source, r.period.start, r.made_on))
+
+
+def call_actuals(user: Any, as_of: date, quarters: int = 8) -> dict[tuple[int, int], Decimal]:
+    """{(person id, period id): bookings} of the people `user` may see in the last `quarters`
+    closed quarters (the materialised bookings per person), for scoring calls."""
+    from attain.performance import queries as perf
+
+    closed = Period.objects.filter(kind="quarter", end__lte=as_of).order_by("-start")[:quarters]
+    return {(pid, p.pk): amount for p in closed
+            for pid, (amount, _) in perf.bookings_by_person(user, as_of, p).items()}
+
+
+def accuracy_rows(user: Any, as_of: date, series_key: str | None,
+                  measure: str = Measure.AMOUNT) -> list[AccuracyRow]:
+    """Every scored weekly forecast `user` may see: the statistical forecast of `series_key`,
+    the company's pipeline and CRM forecasts (amounts), and people's commit calls."""
+    rows = statistical_accuracy(user, as_of, series_key, measure) if series_key else []
+    if measure == Measure.AMOUNT:
+        rows += pipeline_accuracy(user, as_of)
+        rows += call_accuracy(user, as_of, call_actuals(user, as_of))
     return rows
 
 
@@ -415,6 +499,7 @@ class TeamGap:
     forecast: Decimal
     low_80: Decimal | None
     quota: Decimal | None
+    period: Period | None = None
 
     @property
     def gap(self) -> Decimal | None:
@@ -450,5 +535,5 @@ def team_gaps(user: Any, as_of: date, run: ForecastRun | None, period: Period | 
             amounts = list(Quota.objects.filter(person_id__in=members, period=period)
                            .values_list("amount", flat=True))
             quota = sum(amounts, ZERO) if amounts else None
-        out.append(TeamGap(series, value.point, value.low_80, quota))
+        out.append(TeamGap(series, value.point, value.low_80, quota, period))
     return out

@@ -2,10 +2,14 @@
 everything in one transaction), re-running it, saving mapping profiles, and the runs that
 refresh results after an import. Every function here is audited.
 
-All or nothing: `run_import` validates the whole file first (streamed, nothing written); only a
-file without errors is written, in one `transaction.atomic()` that also marks the job
-`succeeded`. Killing the worker mid-write rolls the transaction back, so the database is as it
-was and the job (still `running`) can be run again with `rerun_import`.
+All or nothing: `run_import` checks and writes the file in one streamed pass inside one
+`transaction.atomic()` that also marks the job `succeeded`; a row with an error stops the writing,
+the rest of the file is still checked (so the report lists every problem), and the transaction is
+rolled back — nothing is written and the job is `rejected`. A dry run only checks (and compares
+with the stored records), writing nothing. Killing the worker mid-write rolls the transaction
+back, so the database is as it was and the job (still `running`) can be run again with
+`rerun_import`. Rows reach the database through the fast write path (`attain.core.bulk_write`:
+executemany on SQLite, COPY on PostgreSQL) inside that same transaction.
 """
 
 from __future__ import annotations
@@ -161,10 +165,45 @@ def _finish_problems(job: ImportJob, log: loading.ProblemLog) -> dict[str, Any]:
                                            key=lambda item: -item[1]))}
 
 
+def _file_summary(outcome: loading.Outcome) -> dict[str, Any]:
+    return {"rows": outcome.rows, "date_order": outcome.date_order,
+            "decimal_separator": outcome.decimal_separator,
+            "skipped_rows": outcome.skipped_rows}
+
+
+def _reject(job: ImportJob, outcome: loading.Outcome, log: loading.ProblemLog,
+            report_name: str) -> None:
+    _save(job, status=ImportJob.Status.REJECTED, phase="", rows=outcome.rows,
+          counts=outcome.counts, finished_at=timezone.now(),
+          message=f"{outcome.errors} error(s) found; nothing was written.",
+          file_info=job.file_info | _file_summary(outcome),
+          report=f"imports/reports/{report_name}", **_finish_problems(job, log))
+    record_event(job.requested_by, "reject_import", job,
+                 after={"errors": outcome.errors, "rows": outcome.rows})
+
+
+def _dry_run(job: ImportJob, source: Any, mapping: Any, log: loading.ProblemLog,
+             report_name: str, tracker: Callable[[str, int, int], None]) -> None:
+    """Check every row and compare it with the stored records; nothing is written."""
+    ctx = loading.Context(mapping, problems=log, exported_at=_exported_at(job))
+    checked = loading.validate(source, mapping, ctx, tracker)
+    if checked.errors:
+        _reject(job, checked, log, report_name)
+        return
+    _save(job, status=ImportJob.Status.CHECKED, phase="", rows=checked.rows,
+          counts=checked.counts, finished_at=timezone.now(),
+          message="Dry run: no errors; nothing was written.",
+          file_info=job.file_info | _file_summary(checked),
+          report=f"imports/reports/{report_name}", **_finish_problems(job, log))
+    record_event(job.requested_by, "check_import", job,
+                 after={"rows": checked.rows, "counts": checked.counts})
+
+
 def run_import(job: ImportJob, *, progress: Callable[[str, int, int], None] | None = None
                ) -> ImportJob:
-    """Run `job` now: read, validate (nothing written), and — unless it is a dry run or errors
-    were found — write every row in one transaction. Returns the job, finished.
+    """Run `job` now: a dry run checks every row and writes nothing; an import checks and writes
+    every row in one transaction, rolled back when any row has an error. Returns the job,
+    finished.
 
     Statuses: `checked` (dry run without errors), `rejected` (errors: nothing written, see the
     problems), `succeeded` (written), `failed` (the file could not be read, or a bug).
@@ -182,43 +221,27 @@ def run_import(job: ImportJob, *, progress: Callable[[str, int, int], None] | No
         _save(job, file_info={"format": source.describe(), "columns": source.header,
                               "estimated_rows": source.estimated_rows},
               phase="validating")
-        ctx = loading.Context(mapping, problems=log, exported_at=_exported_at(job))
-        ctx.classify = job.dry_run  # an import counts what it changes while it writes
-        checked = loading.validate(source, mapping, ctx, tracker)
-        fields = _finish_problems(job, log)
-        fields["report"] = f"imports/reports/{report_name}"
-        summary = {"rows": checked.rows, "date_order": checked.date_order,
-                   "decimal_separator": checked.decimal_separator,
-                   "skipped_rows": checked.skipped_rows}
-        if checked.errors:
-            _save(job, status=ImportJob.Status.REJECTED, phase="", rows=checked.rows,
-                  counts=checked.counts, finished_at=timezone.now(),
-                  message=f"{checked.errors} error(s) found; nothing was written.",
-                  file_info=job.file_info | summary, **fields)
-            record_event(job.requested_by, "reject_import", job,
-                         after={"errors": checked.errors, "rows": checked.rows})
-            return job
         if job.dry_run:
-            _save(job, status=ImportJob.Status.CHECKED, phase="", rows=checked.rows,
-                  counts=checked.counts, finished_at=timezone.now(),
-                  message="Dry run: no errors; nothing was written.",
-                  file_info=job.file_info | summary, **fields)
-            record_event(job.requested_by, "check_import", job,
-                         after={"rows": checked.rows, "counts": checked.counts})
+            _dry_run(job, source, mapping, log, report_name, tracker)
             return job
-        _save(job, phase="writing", rows=checked.rows, file_info=job.file_info | summary,
-              **fields)
-        write_ctx = loading.Context(mapping, problems=loading.ProblemLog(),
-                                    exported_at=_exported_at(job), writing=True)
-        write_ctx.date_order, write_ctx.decimal_separator = (checked.date_order,
-                                                             checked.decimal_separator)
-        with transaction.atomic():
-            written = loading.write(source, mapping, write_ctx, tracker)
-            _save(job, status=ImportJob.Status.SUCCEEDED, phase="", counts=written.counts,
-                  finished_at=timezone.now(), message=_summary(written.counts))
-            record_event(job.requested_by, "import_file", job,
-                         after={"file": job.original_name, "mapping": job.mapping_name,
-                                "rows": checked.rows, "counts": written.counts})
+        _save(job, phase="writing")
+        ctx = loading.Context(mapping, problems=log, exported_at=_exported_at(job),
+                              writing=True, actor=job.requested_by,
+                              reason=f"import #{job.pk}: {job.original_name}")
+        try:
+            with transaction.atomic():
+                written = loading.write(source, mapping, ctx, tracker)
+                _save(job, status=ImportJob.Status.SUCCEEDED, phase="", rows=written.rows,
+                      counts=written.counts, finished_at=timezone.now(),
+                      message=_summary(written.counts),
+                      file_info=job.file_info | _file_summary(written),
+                      report=f"imports/reports/{report_name}", **_finish_problems(job, log))
+                record_event(job.requested_by, "import_file", job,
+                             after={"file": job.original_name, "mapping": job.mapping_name,
+                                    "rows": written.rows, "counts": written.counts})
+        except loading.Rejected as rejected:  # rolled back: nothing was written
+            _reject(job, rejected.outcome, log, report_name)
+            return job
         if _changed_anything(written.counts):
             _save(job, follow_up=refresh_after_import(job.requested_by, job))
     except (FileRefused, MappingError, loading.ImportRefused) as error:

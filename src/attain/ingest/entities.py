@@ -11,17 +11,18 @@ database and against the keys of the file being imported.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods, fiscal_calendar
+from attain.core.bulk_write import ModelRows, TableUpdater, TableWriter, take_ids
 from attain.core.models import Period
 from attain.core.money import MONEY_DIGITS, MONEY_PLACES, RATE_PLACES, round_money
 from attain.core.periods import PeriodKind
@@ -34,6 +35,7 @@ from attain.crm.models import (
     ForecastCategory,
     Lead,
     Opportunity,
+    OpportunitySplit,
     Product,
     Segment,
     Stage,
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 
 LARGEST_AMOUNT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) - Decimal("0.01")
 SOURCE_PLACES = Decimal("0.0001")
+VALUE_CACHE_SIZE = 100_000  # parsed dates and instants kept per run (see `read_value`)
+WORD_MEMO_SIZE = 10_000  # read words (stages, currencies, booleans) kept per column
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +157,8 @@ def read_value(spec: FieldSpec, raw: str, ctx: Context) -> Any:
         return text
     if not text:
         return None
-    if kind == "date":
-        return parsing.parse_date(text, ctx.date_order)
-    if kind == "datetime":
-        return parsing.parse_datetime(text, ctx.date_order, ctx.zone)
+    if kind in {"date", "datetime"}:
+        return _read_when(kind, text, ctx)
     if kind in {"money", "decimal", "rate"}:
         value, currency = parsing.parse_decimal(text, ctx.decimal_separator)
         if kind == "money":
@@ -190,6 +192,72 @@ def read_value(spec: FieldSpec, raw: str, ctx: Context) -> Any:
             raise parsing.ValueProblem(f"{raw!r} is not one of {accepted}")
         return choice
     raise AssertionError(f"unknown field kind {kind}")
+
+
+def _read_when(kind: str, text: str, ctx: Context) -> Any:
+    """A date or instant. Exports repeat the same days and instants on many rows: each text is
+    parsed once per run (the date order and zone are fixed once the file is surveyed); bounded
+    memory."""
+    cache = ctx.value_cache
+    found = cache.get((kind, text))
+    if found is None:
+        found = (parsing.parse_date(text, ctx.date_order) if kind == "date"
+                 else parsing.parse_datetime(text, ctx.date_order, ctx.zone))
+        if len(cache) >= VALUE_CACHE_SIZE:
+            cache.clear()
+        cache[(kind, text)] = found
+    return found
+
+
+def value_reader(spec: FieldSpec, ctx: Context) -> Callable[[str], Any]:
+    """`read_value` for `spec` chosen once (per file and column): the returned function reads
+    one text exactly as `read_value(spec, text, ctx)` does, without dispatching on the kind for
+    every value. It reads the date order and decimal separator from `ctx` when called."""
+    kind = spec.kind
+    if kind in {"text", "ref", "email"}:
+        max_length, email = spec.max_length, kind == "email"
+
+        def read_text(raw: str) -> str:
+            text = raw.strip()
+            if max_length and len(text) > max_length:
+                raise parsing.ValueProblem(
+                    f"is {len(text)} characters long; at most {max_length} fit")
+            if email and text and "@" not in text:
+                raise parsing.ValueProblem(f"{raw!r} is not an email address")
+            return text
+        return read_text
+    if kind in {"date", "datetime"}:
+        def read_when(raw: str) -> Any:
+            text = raw.strip()
+            return _read_when(kind, text, ctx) if text else None
+        return read_when
+    if kind in {"money", "decimal", "rate"}:
+        parse_decimal, money = parsing.parse_decimal, kind == "money"
+
+        def read_number(raw: str) -> Any:
+            text = raw.strip()
+            if not text:
+                return None
+            value, currency = parse_decimal(text, ctx.decimal_separator)
+            if money:
+                if abs(value) > LARGEST_AMOUNT:
+                    raise parsing.ValueProblem(f"{raw!r} is larger than the largest storable "
+                                               f"amount ({LARGEST_AMOUNT:,})")
+                return value, currency
+            return value
+        return read_number
+    if kind in {"bool", "currency", "country", "choice"}:
+        memo: dict[str, Any] = {}  # few distinct words per column; problems are not kept
+
+        def read_word(raw: str) -> Any:
+            if raw in memo:
+                return memo[raw]
+            value = read_value(spec, raw, ctx)
+            if len(memo) < WORD_MEMO_SIZE:
+                memo[raw] = value
+            return value
+        return read_word
+    return lambda raw: read_value(spec, raw, ctx)
 
 
 # --- references ---------------------------------------------------------------------------------
@@ -250,8 +318,7 @@ class References:
         model: type[models.Model] = {"account": Account, "product": Product,
                                      "opportunity": Opportunity}[kind]
         for chunk in _chunks(sorted(wanted), 900):
-            for pk, external_id in model.objects.filter(  # type: ignore[attr-defined]
-                    external_id__in=chunk).values_list("pk", "external_id"):
+            for external_id, pk in ids_by(model, "external_id", chunk):
                 cache[external_id] = pk
             if kind == "opportunity":
                 continue
@@ -309,6 +376,47 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
+# Batches of a few thousand keys: Django's `__in` lookup prepares every value on its own, which
+# cost more than the query itself, so the hot look-ups by one column are plain SQL.
+IN_CHUNK = 900  # below SQLite's older 999-variable limit
+
+
+def _matching(model: type[models.Model], column: str, values: Iterable[Any],
+              select: str) -> Iterator[tuple[Any, ...]]:
+    """Rows (`select`: SQL column list) of `model`'s table whose `column` is one of `values`."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    wanted = list(values)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(wanted, IN_CHUNK):
+            cursor.execute(f"SELECT {select} FROM {table} WHERE {quote(column)} IN "
+                           f"({', '.join(['%s'] * len(chunk))})", list(chunk))
+            yield from cursor.fetchall()
+
+
+def ids_by(model: type[models.Model], column: str, values: Iterable[Any]
+           ) -> list[tuple[Any, int]]:
+    """(value of `column`, pk) of the rows of `model` whose `column` is one of `values`."""
+    return [(value, pk) for value, pk in _matching(
+        model, column, values, f"{connection.ops.quote_name(column)}, "
+        f"{connection.ops.quote_name(model._meta.pk.column)}")]  # type: ignore[union-attr]
+
+
+def instances_by_external_id(model: type[models.Model], keys: Iterable[Any]
+                             ) -> dict[Any, Any]:
+    """The stored records (model instances) of `model` with these external ids."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    wanted = [k for k in keys if k]
+    found: dict[Any, Any] = {}
+    for chunk in _chunks(wanted, IN_CHUNK):
+        for instance in model._base_manager.raw(  # type: ignore[attr-defined]
+                f"SELECT * FROM {table} WHERE {quote('external_id')} IN "
+                f"({', '.join(['%s'] * len(chunk))})", list(chunk)):
+            found[instance.external_id] = instance
+    return found
+
+
 # --- entities -----------------------------------------------------------------------------------
 
 Values = dict[str, Any]
@@ -328,6 +436,8 @@ class Entity:
     key_fields: tuple[str, ...] = ("external_id",)
     ref_kinds: dict[str, str] = {}
     owner_kind = ""
+    # The unique field by which the ids of created records are read back ("" when none needed).
+    id_key = "external_id"
 
     def field(self, name: str) -> FieldSpec:
         by_name = self.__dict__.get("_by_name")
@@ -358,11 +468,12 @@ class Entity:
     def prepare_batch(self, records: Sequence[Record], ctx: Context) -> None:
         """Fetch what `model_values` needs for a whole batch at once."""
 
+    def finish(self, ctx: Context) -> None:
+        """Checks (and, when writing, writes) over the whole file, after its last row."""
+
     def lookup(self, keys: Sequence[Any]) -> dict[Any, Any]:
         """Stored records by key."""
-        rows = self.model.objects.filter(  # type: ignore[attr-defined]
-            external_id__in=[k for k in keys if k])
-        return {row.external_id: row for row in rows}
+        return instances_by_external_id(self.model, keys)
 
     def is_older(self, record: Record, existing: Any) -> bool:
         """True when the row is older than the stored record (it is then left alone)."""
@@ -376,25 +487,20 @@ class Entity:
         return [name for name, value in values.items() if getattr(existing, name) != value]
 
     def write(self, batch: list[tuple[Record, Values, Any]], ctx: Context) -> list[Any]:
-        """Create the new records and update the changed ones of `batch`; returns the created
-        objects in the order of the batch."""
-        created = [self.model(**values) for _, values, existing in batch if existing is None]
-        updated: list[Any] = []
-        fields: set[str] = set()
+        """Create the new records and update the changed ones of `batch` through the fast write
+        path (`attain.core.bulk_write`: executemany / COPY in the import's transaction); returns
+        the created records (`pk` and every column) in the order of the batch."""
+        created = insert_rows(self.model, [values for _, values, existing in batch
+                                           if existing is None], key=self.id_key)
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         for _, values, existing in batch:
             if existing is None:
                 continue
-            changed = self.changed_fields(existing, values)
+            changed = tuple(sorted(self.changed_fields(existing, values)))
             if changed:
-                for name in changed:
-                    setattr(existing, name, values[name])
-                fields.update(changed)
-                updated.append(existing)
-        if created:
-            self.model.objects.bulk_create(created, batch_size=1000)  # type: ignore[attr-defined]
-        if updated:
-            self.model.objects.bulk_update(  # type: ignore[attr-defined]
-                updated, sorted(fields), batch_size=500)
+                groups[changed].append((existing.pk, *(values[n] for n in changed)))
+        for changed, rows in groups.items():
+            TableUpdater(self.model, changed).update(rows)
         self.after_write(batch, created, ctx)
         return created
 
@@ -403,6 +509,54 @@ class Entity:
         for obj in created:
             if hasattr(obj, "external_id"):
                 ctx.references.remember(self.name, obj.external_id, obj.pk)
+
+
+_ROWS: dict[type[models.Model], ModelRows] = {}
+
+
+def insert_rows(model: type[models.Model], new: list[Values], *, key: str = "external_id"
+                ) -> list[Created]:
+    """Insert `new` (dicts of field values) with the fast write path; return each as a namespace
+    of all its columns and, when `key` names a unique field, its `pk` (read back by that key: the
+    database assigns ids, so writers in other sessions cannot collide with the import)."""
+    if not new:
+        return []
+    rows = _ROWS.get(model)
+    if rows is None:
+        rows = _ROWS[model] = ModelRows(model)
+    full = [rows.row(values) for values in new]
+    index = {name: i for i, name in enumerate(rows.fields)}
+    if key and connection.vendor == "postgresql":  # ids from the sequence: no read-back
+        ids = take_ids(model, len(full))
+        TableWriter(model, ["id", *rows.fields]).write(
+            (pk, *row) for pk, row in zip(ids, full, strict=True))
+        return [Created(pk, row, index) for pk, row in zip(ids, full, strict=True)]
+    TableWriter(model, rows.fields).write(full)
+    created = [Created(None, row, index) for row in full]
+    if key:
+        found: dict[Any, int] = {}
+        column = model._meta.get_field(key).column  # type: ignore[union-attr]
+        found.update(ids_by(model, column, [getattr(c, key) for c in created]))
+        for item in created:
+            item.pk = item.id = found[getattr(item, key)]
+    return created
+
+
+class Created:
+    """A row the fast path inserted: its `pk` and its columns as attributes (`owner_id`, …)."""
+
+    __slots__ = ("_index", "_row", "id", "pk")
+
+    def __init__(self, pk: int | None, row: tuple[Any, ...], index: dict[str, int]) -> None:
+        self.pk = self.id = pk
+        self._row = row
+        self._index = index
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._row[self._index[name]]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _set(values: Values, record: Record, name: str, attr: str | None = None,
@@ -453,10 +607,12 @@ class OpportunityEntity(Entity):
         FieldSpec("is_closed", "Closed?", "bool"),
         FieldSpec("is_won", "Won?", "bool"),
         FieldSpec("loss_reason", "Loss reason", max_length=64),
+        FieldSpec("product", "Main product (id or name)", "ref", ref="product"),
+        FieldSpec("partner", "Partner (reseller)", max_length=200),
         FieldSpec("modified_at", "Last modified (time of the stage change)", "datetime"),
     )
     required = (("external_id",), ("name",), ("stage",), ("close_date",))
-    ref_kinds = {"account": "account", "owner": "person", "stage": "stage"}
+    ref_kinds = {"account": "account", "owner": "person", "stage": "stage", "product": "product"}
 
     def prepare(self, record: Record, ctx: Context) -> None:
         amount, _ = _money(record, "amount")
@@ -485,9 +641,14 @@ class OpportunityEntity(Entity):
             ctx.warning(record, "close_date", "open deal with a close date in the past")
 
     def lookup(self, keys: Sequence[Any]) -> dict[Any, Any]:
-        rows = Opportunity.objects.filter(external_id__in=[k for k in keys if k]).annotate(
-            latest_change=Max("stage_changes__changed_at"))
-        return {row.external_id: row for row in rows}
+        rows = instances_by_external_id(Opportunity, keys)
+        if rows:  # the time of each stored opportunity's last stage change (`is_older`)
+            by_pk = {row.pk: row for row in rows.values()}
+            for pk, latest in StageChange.objects.filter(opportunity_id__in=by_pk).values(
+                    "opportunity_id").annotate(latest=Max("changed_at")).values_list(
+                    "opportunity_id", "latest"):
+                setattr(by_pk[pk], "latest_change", latest)  # noqa: B010 - not a model field
+        return rows
 
     def is_older(self, record: Record, existing: Any) -> bool:
         """A row of an export taken before the stored record's last stage change."""
@@ -497,7 +658,8 @@ class OpportunityEntity(Entity):
 
     def model_values(self, record: Record, ctx: Context, existing: Any) -> Values:
         values: Values = {}
-        for name in ("external_id", "name", "source", "region", "loss_reason", "close_date"):
+        for name in ("external_id", "name", "source", "region", "loss_reason", "close_date",
+                     "partner"):
             _set(values, record, name)
         values["external_id"] = record.values["external_id"]
         for name in ("deal_type", "segment", "forecast_category"):
@@ -513,7 +675,7 @@ class OpportunityEntity(Entity):
         currency = record.values.get("currency")
         if currency or existing is None:
             values["currency"] = currency or ctx.currency
-        for name in ("account", "owner"):
+        for name in ("account", "owner", "product"):
             if name in record.ids:
                 values[f"{name}_id"] = record.ids[name]
         stage = record.ids.get("stage")
@@ -536,19 +698,20 @@ class OpportunityEntity(Entity):
                                                                               existing.stage_id)]
         created = super().write(batch, ctx)
         changes = [
-            StageChange(opportunity_id=opp.pk, from_stage=None, to_stage_id=opp.stage_id,
-                        changed_at=opp.created_at, amount=opp.amount, close_date=opp.close_date)
+            {"opportunity_id": opp.pk, "from_stage_id": None, "to_stage_id": opp.stage_id,
+             "changed_at": opp.created_at, "amount": opp.amount, "close_date": opp.close_date}
             for opp in created
         ]
+        values_of = {id(r): v for r, v, _ in batch}
         for opp_id, before, after, record in moves:
-            at = record.values.get("modified_at") or ctx.exported_at
-            values = next(v for r, v, _ in batch if r is record)
-            changes.append(StageChange(opportunity_id=opp_id, from_stage_id=before,
-                                       to_stage_id=after, changed_at=at,
-                                       amount=values.get("amount"),
-                                       close_date=values.get("close_date")))
+            values = values_of[id(record)]
+            changes.append({"opportunity_id": opp_id, "from_stage_id": before,
+                            "to_stage_id": after,
+                            "changed_at": record.values.get("modified_at") or ctx.exported_at,
+                            "amount": values.get("amount"),
+                            "close_date": values.get("close_date")})
         if changes:
-            StageChange.objects.bulk_create(changes, batch_size=1000)
+            insert_rows(StageChange, changes, key="")
             ctx.count("stage_change", "created", len(changes))
         return created
 
@@ -559,20 +722,33 @@ class OpportunityEntity(Entity):
 
 class StageHistoryEntity(Entity):
     """Salesforce OpportunityHistory / field history: one stage entry per row, keyed by
-    (opportunity, time); `from_stage` is re-chained in time order per opportunity."""
+    (opportunity, time); `from_stage` is re-chained in time order per opportunity.
+
+    First-stage correction: an opportunity import records the opportunity's first entry (at its
+    creation) with the stage the export shows — its *current* stage, which history may prove
+    wrong. History corrects it two ways: (1) an OpportunityHistory row at the creation (the same
+    instant, or up to `CREATION_TOLERANCE` later: the history row is written in the same save)
+    replaces the creation entry's stage and time; (2) a field-history row's old value
+    (`OldValue`, the stage before its change) on the entry right after the creation entry is the
+    stage the opportunity was created in, so the creation entry takes it (`rechain`).
+    """
+
+    CREATION_TOLERANCE = timedelta(seconds=60)
 
     name, label, plural = "stage_change", "Stage change", "stage changes"
     model = StageChange
     fields = (
         FieldSpec("opportunity", "Opportunity id", "ref", required=True, ref="opportunity"),
         FieldSpec("stage", "Stage (to)", "ref", required=True, ref="stage"),
+        FieldSpec("from_stage", "Stage (from; the old value)", "ref", ref="stage"),
         FieldSpec("changed_at", "Changed at", "datetime", required=True),
         FieldSpec("amount", "Amount", "money"),
         FieldSpec("close_date", "Close date", "date"),
     )
     required = (("opportunity",), ("stage",), ("changed_at",))
     key_fields = ("opportunity", "changed_at")
-    ref_kinds = {"opportunity": "opportunity", "stage": "stage"}
+    id_key = ""
+    ref_kinds = {"opportunity": "opportunity", "stage": "stage", "from_stage": "stage"}
 
     def key(self, values: Values) -> Any:
         """One stage change per opportunity and instant: a history row at the time of the
@@ -584,8 +760,21 @@ class StageHistoryEntity(Entity):
         ids = dict(Opportunity.objects.filter(external_id__in=opp_ids).values_list(
             "pk", "external_id"))
         found: dict[Any, Any] = {}
-        for change in StageChange.objects.filter(opportunity_id__in=ids):
-            found[(ids[change.opportunity_id], change.changed_at)] = change
+        creations: dict[str, Any] = {}
+        for change in StageChange.objects.filter(opportunity_id__in=ids).select_related(
+                "opportunity").order_by("opportunity_id", "changed_at", "id"):
+            external_id = ids[change.opportunity_id]
+            found[(external_id, change.changed_at)] = change
+            if change.from_stage_id is None and external_id not in creations \
+                    and change.changed_at == change.opportunity.created_at:
+                creations[external_id] = change
+        wanted = set(keys)
+        for key in sorted((k for k in keys if k not in found and k[1] is not None),
+                          key=lambda k: (k[0], k[1])):
+            creation = creations.pop(key[0], None)  # only the earliest row can be it
+            if creation is not None and (key[0], creation.changed_at) not in wanted and \
+                    timedelta(0) < key[1] - creation.changed_at <= self.CREATION_TOLERANCE:
+                found[key] = creation  # the history row of the creation: same event
         return found
 
     def prepare(self, record: Record, ctx: Context) -> None:
@@ -598,6 +787,9 @@ class StageHistoryEntity(Entity):
         values: Values = {"opportunity_id": record.ids.get("opportunity"),
                           "to_stage_id": stage.pk if isinstance(stage, Stage) else stage,
                           "changed_at": record.values["changed_at"]}
+        before = record.ids.get("from_stage")
+        if isinstance(before, Stage):
+            values["from_stage_id"] = before.pk  # the declared old value; see `rechain`
         if "amount" in record.values:
             amount, _ = _money(record, "amount")
             values["amount"] = round_money(amount) if amount is not None else None
@@ -611,19 +803,31 @@ class StageHistoryEntity(Entity):
 
     @staticmethod
     def rechain(opportunity_ids: Iterable[int]) -> None:
-        """Set each change's `from_stage` to the stage before it, in time order."""
+        """Set each change's `from_stage` to the stage before it, in time order — after giving
+        the first entry (the creation) the stage the entry after it says it left (its stored
+        `from_stage`, as a field-history import declared it)."""
         ids = sorted(set(opportunity_ids))
         for chunk in _chunks(ids, 500):
-            fixed = []
-            previous: dict[int, int | None] = {}
+            fixed: dict[int, Any] = {}
+            chains: dict[int, list[Any]] = defaultdict(list)
             for change in StageChange.objects.filter(opportunity_id__in=chunk).order_by(
                     "opportunity_id", "changed_at", "id"):
-                before = previous.get(change.opportunity_id)
-                if change.from_stage_id != before:
-                    change.from_stage_id = before
-                    fixed.append(change)
-                previous[change.opportunity_id] = change.to_stage_id
-            StageChange.objects.bulk_update(fixed, ["from_stage"], batch_size=500)
+                chains[change.opportunity_id].append(change)
+            for chain in chains.values():
+                first = chain[0]
+                if len(chain) > 1 and first.from_stage_id is None:
+                    declared = chain[1].from_stage_id
+                    if declared is not None and declared != first.to_stage_id:
+                        first.to_stage_id = declared  # the first-stage correction
+                        fixed[first.pk] = first
+                before = None
+                for change in chain:
+                    if change.from_stage_id != before:
+                        change.from_stage_id = before
+                        fixed[change.pk] = change
+                    before = change.to_stage_id
+            StageChange.objects.bulk_update(list(fixed.values()), ["from_stage", "to_stage"],
+                                            batch_size=500)
 
 
 class AccountEntity(Entity):
@@ -881,6 +1085,7 @@ class TeamEntity(Entity):
     )
     required = (("name",),)
     key_fields = ("name",)
+    id_key = "name"
 
     def key(self, values: Values) -> Any:
         return (values.get("name") or "").lower()
@@ -918,6 +1123,9 @@ class BookingEntity(Entity):
         FieldSpec("amount", "Amount", "money", required=True),
         FieldSpec("currency", "Currency", "currency"),
         FieldSpec("booked_on", "Booked on", "date", required=True),
+        FieldSpec("invoiced_on", "Invoiced on", "date"),
+        FieldSpec("paid_on", "Paid on (collected)", "date"),
+        FieldSpec("cancelled_on", "Cancelled / churned on", "date"),
     )
     required = (("external_id",), ("amount",), ("booked_on",))
     ref_kinds = {"opportunity": "opportunity", "owner": "person", "team": "team",
@@ -929,6 +1137,31 @@ class BookingEntity(Entity):
             ctx.error(record, "quantity", "negative quantity")
         if record.values.get("amount") is None:
             ctx.error(record, "amount", "an amount is required")
+        self.check_dates(record, ctx)
+
+    @staticmethod
+    def check_dates(record: Record, ctx: Context) -> None:
+        """A cancellation before the order, or a payment after the day of the export, cannot be
+        true (errors); an invoice or a payment before the order, or a payment before its
+        invoice, happen (prepayments) but are worth a look (warnings)."""
+        booked, invoiced = record.values.get("booked_on"), record.values.get("invoiced_on")
+        paid, cancelled = record.values.get("paid_on"), record.values.get("cancelled_on")
+        export_day = timezone.localdate(ctx.exported_at, ctx.zone)
+        if booked and cancelled and cancelled < booked:
+            ctx.error(record, "cancelled_on", f"cancelled before the order was booked "
+                      f"({booked.isoformat()})")
+        if paid and paid > export_day:
+            ctx.error(record, "paid_on", f"paid on a day after the export "
+                      f"({export_day.isoformat()}): a payment date cannot be in the future")
+        if booked and invoiced and invoiced < booked:
+            ctx.warning(record, "invoiced_on", f"invoiced before the order was booked "
+                        f"({booked.isoformat()})")
+        if booked and paid and paid < booked:
+            ctx.warning(record, "paid_on", f"paid before the order was booked "
+                        f"({booked.isoformat()})")
+        elif invoiced and paid and paid < invoiced:
+            ctx.warning(record, "paid_on", f"paid before it was invoiced "
+                        f"({invoiced.isoformat()})")
 
     def prepare_batch(self, records: Sequence[Record], ctx: Context) -> None:
         if any("owner" in r.ids for r in records):
@@ -937,7 +1170,8 @@ class BookingEntity(Entity):
 
     def model_values(self, record: Record, ctx: Context, existing: Any) -> Values:
         values: Values = {"external_id": record.values["external_id"]}
-        _set(values, record, "booked_on")
+        for name in ("booked_on", "invoiced_on", "paid_on", "cancelled_on"):
+            _set(values, record, name)
         if "quantity" in record.values:
             values["quantity"] = (record.values["quantity"] if record.values["quantity"]
                                   is not None else Decimal(1)).quantize(Decimal("0.01"))
@@ -955,9 +1189,121 @@ class BookingEntity(Entity):
         return values
 
 
+SPLIT_KIND_CHOICES = _choices([
+    (OpportunitySplit.Kind.REVENUE, ["revenue split", "revenue splits", "revenue_split"]),
+    (OpportunitySplit.Kind.OVERLAY, ["overlay split", "overlay splits", "overlay_split"]),
+])
+HUNDRED = Decimal(100)
+
+
+class OpportunitySplitEntity(Entity):
+    """Salesforce OpportunitySplit: one row per (opportunity, split owner, split type) with its
+    percentage.
+
+    Decisions: a split file gives the complete splits of every opportunity it names — stored
+    splits of that opportunity and type missing from the file are removed (counted `deleted`) —
+    so the revenue splits of each opportunity in the file must sum to exactly 100 % (an error on
+    each of its rows otherwise); overlay splits are on top and need not sum to anything. The
+    type defaults to revenue; a Salesforce `SplitTypeId` (an id, not a name) must be mapped to
+    `revenue` or `overlay` in a profile's value map.
+    """
+
+    name, label, plural = "opportunity_split", "Opportunity split", "opportunity splits"
+    model = OpportunitySplit
+    fields = (
+        FieldSpec("opportunity", "Opportunity id", "ref", required=True, ref="opportunity"),
+        FieldSpec("person", "Split owner (id, email or name)", "ref", required=True,
+                  ref="person"),
+        FieldSpec("percent", "Split percentage", "decimal", required=True),
+        FieldSpec("kind", "Split type (revenue or overlay)", "choice",
+                  choices=SPLIT_KIND_CHOICES),
+    )
+    required = (("opportunity",), ("person",), ("percent",))
+    key_fields = ("opportunity", "person", "kind")
+    id_key = ""
+    ref_kinds = {"opportunity": "opportunity", "person": "person"}
+
+    def key(self, values: Values) -> Any:
+        return (str(values.get("opportunity") or ""), str(values.get("person") or "").lower(),
+                values.get("kind") or OpportunitySplit.Kind.REVENUE)
+
+    def prepare(self, record: Record, ctx: Context) -> None:
+        record.values["kind"] = record.values.get("kind") or OpportunitySplit.Kind.REVENUE
+        percent = record.values.get("percent")
+        if percent is None:
+            ctx.error(record, "percent", "a split percentage is required")
+        elif not 0 < percent <= HUNDRED:
+            ctx.error(record, "percent", "a split percentage must be more than 0 and at most "
+                      "100")
+        elif percent != percent.quantize(Decimal("0.01")):
+            ctx.error(record, "percent", "a split percentage has at most 2 decimal places")
+
+    def check(self, record: Record, ctx: Context) -> None:
+        """Gather each opportunity's splits for the sum check in `finish`."""
+        state = ctx.entity_state.setdefault(self.name, {"sums": {}, "people": defaultdict(set)})
+        opportunity = record.values["opportunity"]
+        kind = record.values["kind"]
+        state["people"][(opportunity, kind)].add(record.ids.get("person"))
+        if kind == OpportunitySplit.Kind.REVENUE:
+            total, rows = state["sums"].get(opportunity, (Decimal(0), []))
+            rows.append((record.row, record.raw.get("percent", "")))
+            state["sums"][opportunity] = (total + record.values["percent"], rows)
+
+    def finish(self, ctx: Context) -> None:
+        state = ctx.entity_state.pop(self.name, None)
+        if not state:
+            return
+        for opportunity, (total, rows) in state["sums"].items():
+            if total == HUNDRED:
+                continue
+            listed = ", ".join(str(row) for row, _ in rows[:10])
+            for row, raw in rows:
+                ctx.problem("error", None, "percent",
+                            f"the revenue splits of opportunity {opportunity!r} sum to "
+                            f"{total.normalize():f} % (rows {listed}); they must sum to 100 %",
+                            row=row, value=raw)
+        if not ctx.writing or ctx.problems.errors:
+            return
+        refs = ctx.references
+        removed = 0
+        for (opportunity, kind), people in state["people"].items():
+            opportunity_id = refs.get("opportunity", opportunity)
+            removed += OpportunitySplit.objects.filter(
+                opportunity_id=opportunity_id, kind=kind).exclude(person_id__in=people).delete()[0]
+        if removed:
+            ctx.count(self.name, "deleted", removed)
+
+    def lookup(self, keys: Sequence[Any]) -> dict[Any, Any]:
+        found: dict[Any, Any] = {}
+        wanted = set(keys)
+        rows = OpportunitySplit.objects.filter(
+            opportunity__external_id__in={k[0] for k in keys}).select_related(
+            "opportunity", "person")
+        for split in rows:
+            person = split.person
+            for person_key in (person.external_id, person.email, person.name):
+                key = (split.opportunity.external_id, (person_key or "").lower(), split.kind)
+                if key in wanted:
+                    found[key] = split
+        return found
+
+    def model_values(self, record: Record, ctx: Context, existing: Any) -> Values:
+        return {"opportunity_id": record.ids.get("opportunity"),
+                "person_id": record.ids.get("person"), "kind": record.values["kind"],
+                "percent": record.values["percent"].quantize(Decimal("0.01"))}
+
+
 class QuotaEntity(Entity):
     """Quotas of a person or a team for the fiscal period of `period_kind` containing
-    `period` (any day of it; its first day is clearest)."""
+    `period` (any day of it; its first day is clearest), effective from `valid_from` (default:
+    the period's first day, i.e. the whole period).
+
+    Each row is written through `performance.actions.set_quota` as an effective-dated
+    `QuotaVersion` (source `import`), never by changing a quota in place: the quota's history
+    keeps what was there before. A row is unchanged when the version in force on its
+    `valid_from` already has its amount (so importing the same file twice adds nothing). Quotas
+    are in the company currency, in whole cents, as `set_quota` requires.
+    """
 
     name, label, plural = "quota", "Quota", "quotas"
     model = Quota
@@ -969,55 +1315,71 @@ class QuotaEntity(Entity):
         FieldSpec("period", "Period (a day in it)", "date", required=True),
         FieldSpec("amount", "Amount", "money", required=True),
         FieldSpec("currency", "Currency", "currency"),
+        FieldSpec("valid_from", "Effective from", "date"),
     )
     required = (("period",), ("amount",), ("person",), ("team",))
     key_fields = ("person", "team", "period_kind", "period")
+    id_key = ""
     ref_kinds = {"person": "person", "team": "team"}
 
     def prepare(self, record: Record, ctx: Context) -> None:
         has_person, has_team = bool(record.values.get("person")), bool(record.values.get("team"))
         if has_person == has_team:
             ctx.error(record, "person", "a quota belongs to exactly one person or one team")
-        amount, _ = _money(record, "amount")
+        amount, currency = _money(record, "amount")
         if amount is None:
             ctx.error(record, "amount", "an amount is required")
         elif amount < 0:
             ctx.error(record, "amount", "negative amount; a quota must be 0 or more")
+        elif amount != amount.quantize(Decimal("0.01")):
+            ctx.error(record, "amount", "a quota is in whole cents; this amount has more than "
+                      "two decimals")
+        currency = record.values.get("currency") or currency or ctx.currency
+        if currency != ctx.company_currency:
+            ctx.error(record, "currency" if record.values.get("currency") else "amount",
+                      f"quotas are in the company currency {ctx.company_currency}, not "
+                      f"{currency}")
         kind = record.values.get("period_kind") or PeriodKind.QUARTER
         record.values["period_kind"] = kind
         if record.values.get("period"):
             span = ctx.calendar.span(kind, record.values["period"])
             record.values["period"] = span.start
             record.values["period_end"] = span.end
+            valid_from = record.values.get("valid_from") or span.start
+            if not span.start <= valid_from < span.end:
+                ctx.error(record, "valid_from", f"effective from a day outside the "
+                          f"{kind} [{span.start.isoformat()}, {span.end.isoformat()})")
+            record.values["valid_from"] = valid_from
 
     def key(self, values: Values) -> Any:
         return (str(values.get("person") or "").lower(), str(values.get("team") or "").lower(),
-                values.get("period_kind"), values.get("period"))
+                values.get("period_kind"), values.get("period"), values.get("valid_from"))
 
     def lookup(self, keys: Sequence[Any]) -> dict[Any, Any]:
         found: dict[Any, Any] = {}
         starts = {k[3] for k in keys if k[3]}
         rows = Quota.objects.filter(period__start__in=starts, kind=Quota.Kind.BOOKINGS
                                     ).select_related("person", "team", "period")
-        wanted = set(keys)
+        by_holder: dict[Any, list[Any]] = defaultdict(list)
+        for key in keys:
+            by_holder[key[:4]].append(key)
         for quota in rows:
             person_keys = ([quota.person.external_id, quota.person.email, quota.person.name]
                            if quota.person else [""])
             team_key = quota.team.name if quota.team else ""
             for person_key in person_keys:
-                key = ((person_key or "").lower(), team_key.lower(), quota.period.kind,
-                       quota.period.start)
-                if key in wanted:
+                holder = ((person_key or "").lower(), team_key.lower(), quota.period.kind,
+                          quota.period.start)
+                for key in by_holder.get(holder, ()):
                     found[key] = quota
         return found
 
     def model_values(self, record: Record, ctx: Context, existing: Any) -> Values:
-        amount, currency = _money(record, "amount")
+        amount, _ = _money(record, "amount")
         values: Values = {
             "person_id": record.ids.get("person"), "team_id": record.ids.get("team"),
-            "kind": Quota.Kind.BOOKINGS,
             "amount": round_money(amount) if amount is not None else None,
-            "currency": record.values.get("currency") or currency or ctx.currency,
+            "valid_from": record.values["valid_from"],
         }
         if existing is not None:
             values["period_id"] = existing.period_id
@@ -1026,6 +1388,30 @@ class QuotaEntity(Entity):
                                                 record.values["period"],
                                                 record.values["period_end"])
         return values
+
+    def changed_fields(self, existing: Any, values: Values) -> list[str]:
+        from attain.performance.actions import quota_as_of
+
+        in_force = quota_as_of(existing, values["valid_from"])
+        return [] if in_force == values["amount"] else ["amount"]
+
+    def write(self, batch: list[tuple[Record, Values, Any]], ctx: Context) -> list[Any]:
+        from attain.performance.actions import QuotaError, set_quota
+        from attain.performance.models import QuotaVersion
+
+        for record, values, existing in batch:
+            if existing is not None and not self.changed_fields(existing, values):
+                continue
+            try:
+                set_quota(ctx.actor, period_id=values["period_id"], amount=values["amount"],
+                          person_id=values["person_id"], team_id=values["team_id"],
+                          valid_from=values["valid_from"], source=QuotaVersion.Source.IMPORT,
+                          reason=ctx.reason)
+            except QuotaError as error:
+                field_name = {"valid_from": "valid_from", "team": "team", "currency": "currency",
+                              "person": "person"}.get(error.field, "amount")
+                ctx.error(record, field_name, str(error))
+        return []
 
 
 class ExchangeRateEntity(Entity):
@@ -1038,6 +1424,7 @@ class ExchangeRateEntity(Entity):
     )
     required = (("currency",), ("month",), ("rate",))
     key_fields = ("currency", "month")
+    id_key = ""
 
     def prepare(self, record: Record, ctx: Context) -> None:
         rate = record.values.get("rate")
@@ -1073,8 +1460,8 @@ class ExchangeRateEntity(Entity):
 
 ENTITIES: dict[str, Entity] = {entity.name: entity for entity in (
     PersonEntity(), TeamEntity(), AccountEntity(), ContactEntity(), ProductEntity(),
-    LeadEntity(), OpportunityEntity(), StageHistoryEntity(), BookingEntity(), QuotaEntity(),
-    ExchangeRateEntity(),
+    LeadEntity(), OpportunityEntity(), StageHistoryEntity(), OpportunitySplitEntity(),
+    BookingEntity(), QuotaEntity(), ExchangeRateEntity(),
 )}
 
 

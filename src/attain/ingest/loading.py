@@ -1,8 +1,10 @@
 """The import run itself: survey the file (infer date order and decimal separator), validate every
 row (streamed, in batches), then — only when no error was found — write every target in batches.
 
-`validate` never writes. `write` must be called inside one transaction (the caller's
-`transaction.atomic()` in `ingest.actions`): it streams the file again per target, so memory
+`validate` never writes (a dry run). `write` checks every row as `validate` does and writes
+through the fast write path (`attain.core.bulk_write`); it must be called inside one transaction
+(the caller's `transaction.atomic()` in `ingest.actions`), which it makes roll back by raising
+`Rejected` when any row has an error (ADR 0012). It streams the file once per target, so memory
 holds one batch of rows plus the keys seen (for duplicate detection) and the records of targets
 that gather several rows into one (a customer repeated on each order line).
 
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +133,30 @@ class BoundTarget:
     seen: dict[Any, int] = field(default_factory=dict)
     held: dict[Any, ent.Record] = field(default_factory=dict)
     filter_values: frozenset[str] = frozenset()
+    plan: dict[str, tuple[ent.FieldSpec, dict[str, str] | None, Callable[[str], Any]]] | None \
+        = None  # built by `parse_row` on the first row, once the file is surveyed
+
+    @cached_property
+    def cell_positions(self) -> list[tuple[str, int]]:
+        return [(name, position) for name, (position, _) in self.positions.items()]
+
+    # repeated records (`repeat` first / sum): the rows already read, by their cells
+    signatures: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+    @cached_property
+    def signature_positions(self) -> list[int]:
+        return [position for name, (position, _) in self.positions.items()
+                if name not in self.target.sum]
+
+    @cached_property
+    def summed(self) -> list[tuple[str, int | None, str, ent.FieldSpec, dict[str, str] | None,
+                                   Callable[[str], Any]]]:
+        """Per `sum` field: its name, cell position (None when only a constant fills it), the
+        constant, then its plan (spec, value map, reader) — for `_repeat_of_held`."""
+        assert self.plan is not None
+        return [(name, self.positions[name][0] if name in self.positions else None,
+                 self.target.constants.get(name, ""), *self.plan[name])
+                for name in self.target.sum if name in self.plan]
 
     def column(self, field_name: str) -> str:
         if field_name in self.positions:
@@ -202,8 +229,11 @@ class Context:
     """Everything one run needs: options, the problem log, reference look-ups, counts."""
 
     def __init__(self, mapping: Mapping, *, problems: ProblemLog, exported_at: datetime,
-                 writing: bool = False, pipeline: str = "default") -> None:
+                 writing: bool = False, pipeline: str = "default", actor: Any = None,
+                 reason: str = "imported") -> None:
         self.mapping = mapping
+        self.actor = actor  # who the writes are audited as (the job's requester)
+        self.reason = reason[:200]  # why, for records that keep one (quota versions)
         self.problems = problems
         self.zone = timezone.get_default_timezone()
         self.today = timezone.localdate()
@@ -226,6 +256,8 @@ class Context:
         self.skipped_rows = 0
         self._owners: dict[int, int | None] = {}
         self.mapping_entities = {t.entity for t in mapping.targets}
+        self.entity_state: dict[str, Any] = {}  # what an entity gathers for its `finish`
+        self.value_cache: dict[tuple[str, str], Any] = {}  # parsed dates (`read_value`)
         self.classify = True  # validation compares with stored records (a dry run's counts)
 
     # problems
@@ -309,29 +341,45 @@ def parse_row(bound: BoundTarget, number: int, cells: list[str], ctx: Context
         cell = cells[bound.filter_position] if bound.filter_position < len(cells) else ""
         if normalise(cell) not in bound.filter_values:
             return None
+    plan = bound.plan
+    if plan is None:
+        plan = bound.plan = _plan(bound, ctx)
+    width = len(cells)
     raw: dict[str, str] = {}
-    for name, (position, _) in bound.positions.items():
-        raw[name] = cells[position].strip() if position < len(cells) else ""
+    for name, position in bound.cell_positions:
+        raw[name] = cells[position].strip() if position < width else ""
     for name, constant in bound.target.constants.items():
         if not raw.get(name):
             raw[name] = constant
-    record = ent.Record(number, {}, raw)
-    entity = bound.entity
-    maps = bound.target.value_maps
+    values: dict[str, Any] = {}
+    record = ent.Record(number, values, raw)
     for name, text in raw.items():
-        spec = entity.field(name)
-        if spec.kind != "ref" and name in maps and text:
-            text = maps[name].get(normalise(text), text)
+        spec, value_map, read = plan[name]
+        if value_map is not None and text:
+            text = value_map.get(normalise(text), text)
         try:
-            record.values[name] = ent.read_value(spec, text, ctx)
+            values[name] = read(text)
         except ValueProblem as problem:
             ctx.error(record, name, str(problem))
             continue
-        if spec.required and not text:
+        if not text and spec.required:
             ctx.error(record, name, f"{spec.label.lower()} is required")
     if ctx.record_ok:
-        entity.prepare(record, ctx)
+        bound.entity.prepare(record, ctx)
     return record
+
+
+def _plan(bound: BoundTarget, ctx: Context
+          ) -> dict[str, tuple[ent.FieldSpec, dict[str, str] | None, Callable[[str], Any]]]:
+    """Per field of the target, chosen once per file: its spec, its value map (not for
+    references, which try the map only when the text itself is unknown) and its reader."""
+    entity, maps = bound.entity, bound.target.value_maps
+    plan = {}
+    for name in [*bound.positions, *bound.target.constants]:
+        spec = entity.field(name)
+        plan[name] = (spec, maps.get(name) if spec.kind != "ref" else None,
+                      ent.value_reader(spec, ctx))
+    return plan
 
 
 def resolve(bound: BoundTarget, records: list[ent.Record], ctx: Context,
@@ -356,12 +404,17 @@ def resolve(bound: BoundTarget, records: list[ent.Record], ctx: Context,
                 if mapped:
                     found = ctx.references.get(kind, mapped)
             if found is None:
-                if deferred is not None and kind in ctx.mapping_entities:
+                # Validation defers a reference to any entity of the mapping (its row may come
+                # later in the file); writing, which goes target by target, has written the
+                # earlier targets already and defers only references to its own entity (a
+                # manager further down the same people file) — until an error stops the writing:
+                # from then on it checks as validation does (no spurious unknown references to
+                # rows left unwritten).
+                if deferred is not None and (kind == entity.name or (
+                        (not ctx.writing or ctx.problems.errors)
+                        and kind in ctx.mapping_entities)):
                     deferred.append((bound, record, name, kind))
                     record.ids[name] = ent.PENDING
-                    continue
-                if deferred is None and kind == entity.name:
-                    record.ids[name] = ent.PENDING  # written later in this file (validated)
                     continue
                 unknown_reference(bound, record, name, kind, ctx)
                 record.ids[name] = None
@@ -440,11 +493,18 @@ def survey(source: TableSource, bound: list[BoundTarget], ctx: Context) -> None:
     evidence: dict[str, tuple[int, int, str]] = {}
     ambiguous: tuple[int, int, str] | None = None
     separators: dict[str, tuple[int, int, str]] = {}
+    # Exports repeat their days on many rows: a date text already looked at tells nothing new.
+    seen_dates: set[str] = set()
     if need_dates or need_numbers:
         for number, cells in source.rows():
             if need_dates:
                 for position in date_columns:
                     text = cells[position] if position < len(cells) else ""
+                    if text in seen_dates:
+                        continue
+                    if len(seen_dates) >= ent.VALUE_CACHE_SIZE:
+                        seen_dates.clear()
+                    seen_dates.add(text)
                     found = date_order_evidence(text)
                     if found is not None:
                         evidence.setdefault(found, (number, position, text))
@@ -507,6 +567,46 @@ def _batches(source: TableSource, size: int = BATCH_SIZE
         yield batch
 
 
+def _signature(bound: BoundTarget, cells: list[str]) -> tuple[str, ...]:
+    """The cells of a row a repeated record is read from, but those summed (e.g. an order's
+    customer columns on each of its lines)."""
+    width = len(cells)
+    return tuple(cells[p] if p < width else "" for p in bound.signature_positions)
+
+
+def _repeat_of_held(bound: BoundTarget, cells: list[str], ctx: Context) -> bool:
+    """True when the row repeats, cell for cell, the row a held record was read from without any
+    problem: it would read the same, so only its `sum` fields are read and added (ADR 0012).
+    False (the row is then read in full) for any other row, or when a summed cell has a
+    problem — the full reading reports it."""
+    key = bound.signatures.get(_signature(bound, cells))
+    if key is None:
+        return False
+    held = bound.held.get(key)
+    if held is None:
+        return False
+    width = len(cells)
+    added = []
+    for name, position, constant, spec, value_map, read in bound.summed:
+        text = cells[position].strip() if position is not None and position < width else ""
+        text = text or constant
+        if value_map is not None and text:
+            text = value_map.get(normalise(text), text)
+        if not text and spec.required:
+            return False
+        try:
+            value = read(text)
+        except ValueProblem:
+            return False
+        added.append((name, value))
+    for name, value in added:
+        if value is not None:
+            total, currency = held.values.get(name) or (Decimal(0), None)
+            held.values[name] = (total + value[0], currency or value[1])
+    held.sums += 1
+    return True
+
+
 def _hold(bound: BoundTarget, record: ent.Record, ctx: Context, key: Any) -> None:
     """Gather a repeated record (`first` or `sum`): warn where a later row disagrees."""
     held = bound.held.get(key)
@@ -564,7 +664,11 @@ def _process(bound: BoundTarget, rows: list[tuple[int, list[str]]], ctx: Context
     """Parse, check and compare (or write) one batch of rows for one target."""
     entity = bound.entity
     records = []
+    repeated = bound.target.repeat != "unique" and bound.filter_position is None
     for number, cells in rows:
+        if repeated and _repeat_of_held(bound, cells, ctx):
+            continue
+        before = ctx.problems.errors + ctx.problems.warnings
         record = parse_row(bound, number, cells, ctx)
         if record is None:
             ctx.skipped_rows += 1
@@ -576,6 +680,9 @@ def _process(bound: BoundTarget, rows: list[tuple[int, list[str]]], ctx: Context
         if bound.target.repeat != "unique":
             _hold(bound, record, ctx, key)
             _remember_keys(bound, record, ctx)
+            if repeated and before == ctx.problems.errors + ctx.problems.warnings \
+                    and bound.held.get(key) is record:
+                bound.signatures[_signature(bound, cells)] = key
             continue
         first = bound.seen.get(key)
         if first is not None:
@@ -608,15 +715,17 @@ def _finish_records(bound: BoundTarget, records: list[ent.Record], ctx: Context,
             usable.append(record)
         else:
             ctx.count(bound.entity.name, "invalid")
-    if write and len(usable) != len(records):
-        raise ImportRefused("A row failed its checks while writing; nothing was written.")
-    _classify(bound, usable, ctx, write)
+    # A row with an error stops the writing (the transaction is rolled back at the end); the
+    # rest of the file is still checked so that the report lists every problem.
+    _classify(bound, usable, ctx, write and len(usable) == len(records)
+              and not ctx.problems.errors)
 
 
 def _flush_held(bound: BoundTarget, ctx: Context, *, write: bool,
                 deferred: list[Any] | None) -> None:
     records = list(bound.held.values())
     bound.held.clear()
+    bound.signatures.clear()
     for start in range(0, len(records), BATCH_SIZE):
         _finish_records(bound, records[start:start + BATCH_SIZE], ctx, write=write,
                         deferred=deferred)
@@ -634,6 +743,7 @@ def validate(source: TableSource, mapping: Mapping, ctx: Context,
     if not problems:
         progress("surveying", 0, source.estimated_rows)
         survey(source, bound, ctx)
+        ctx.value_cache.clear()  # parsed with the surveyed date order from here on
         deferred: list[tuple[BoundTarget, ent.Record, str, str]] = []
         for batch in _batches(source):
             for target in bound:
@@ -642,6 +752,8 @@ def validate(source: TableSource, mapping: Mapping, ctx: Context,
             progress("validating", rows, source.estimated_rows)
         for target in bound:
             _flush_held(target, ctx, write=False, deferred=deferred)
+            ctx.current = target
+            target.entity.finish(ctx)
         for target, record, name, kind in deferred:
             text = record.values.get(name) or ""
             keys = ctx.file_keys.get(kind, ())
@@ -650,38 +762,87 @@ def validate(source: TableSource, mapping: Mapping, ctx: Context,
     return _outcome(ctx, rows, started)
 
 
+class Rejected(ImportRefused):
+    """`write` met errors (listed in `problems`): the caller's transaction must roll back."""
+
+    def __init__(self, outcome: Outcome, problems: ProblemLog) -> None:
+        super().__init__(f"{outcome.errors} error(s) found; nothing was written.", problems)
+        self.outcome = outcome
+
+
 def write(source: TableSource, mapping: Mapping, ctx: Context,
           progress: Progress = _no_progress) -> Outcome:
-    """Write every target of `mapping` from `source`; call inside one transaction, after a
-    `validate` without errors (an error met here raises `ImportRefused`)."""
+    """Check and write every target of `mapping` from `source`, target by target (the file is
+    streamed once per target), in one pass; call inside one transaction.
+
+    Every row is checked exactly as `validate` checks it. Writing stops at the first error, but
+    the rest of the file is still checked so every problem is reported; the function then raises
+    `Rejected` (with the outcome and the problem log), and the caller's transaction rolls back
+    what was written — all or nothing, and the file is parsed once instead of twice."""
     started = time.perf_counter()
     ctx.writing = True
     bound, problems = bind(mapping, source.header)
     if problems:
-        raise ImportRefused(str(problems[0]))
+        for problem in problems:
+            ctx.problems.add(problem)
+        raise Rejected(_outcome(ctx, 0, started), ctx.problems)
     ctx.counts.clear()
-    errors_before = ctx.problems.errors
+    bound = _dependency_order(bound)
+    progress("surveying", 0, source.estimated_rows)
+    survey(source, bound, ctx)
+    ctx.value_cache.clear()  # parsed with the surveyed date order from here on
     total = source.estimated_rows * len(bound)
     done = 0
     rows = 0
+    deferred: list[tuple[BoundTarget, ent.Record, str, str]] = []
     for target in bound:
         rows = 0
         for batch in _batches(source):
-            _process(target, batch, ctx, write=True, deferred=None)
+            _process(target, batch, ctx, write=True, deferred=deferred)
             rows += len(batch)
             done += len(batch)
-            progress(f"writing {target.entity.plural}", done, total)
-            if ctx.problems.errors > errors_before:
-                raise ImportRefused(f"{ctx.problems.preview[-1] if ctx.problems.preview else ''}")
-        _flush_held(target, ctx, write=True, deferred=None)
+            progress(f"{'checking' if ctx.problems.errors else 'writing'} "
+                     f"{target.entity.plural}", done, total)
+        _flush_held(target, ctx, write=True, deferred=deferred)
+        ctx.current = target
+        target.entity.finish(ctx)
         ctx.references.forget_missing(target.entity.name)
-        if ctx.problems.errors > errors_before:
-            raise ImportRefused("An error was met while writing; nothing was written.")
+    for target, record, name, kind in deferred:
+        text = record.values.get(name) or ""
+        keys = ctx.file_keys.get(kind, ())
+        if text not in keys and text.lower() not in keys:
+            unknown_reference(target, record, name, kind, ctx)
+    if ctx.problems.errors:
+        raise Rejected(_rejected_outcome(ctx, rows, started), ctx.problems)
     if ctx.pending_lines:
         ent.PersonEntity.write_lines(ctx)
     if ctx.touched_opportunities:
         ent.StageHistoryEntity.rechain(ctx.touched_opportunities)
     return _outcome(ctx, rows, started)
+
+
+def _dependency_order(bound: list[BoundTarget]) -> list[BoundTarget]:
+    """The targets so that each comes after the targets whose records it references (an order
+    line after its opportunity), otherwise in the mapping's order; a cycle keeps that order."""
+    ordered: list[BoundTarget] = []
+    waiting = list(bound)
+    while waiting:
+        names = {t.entity.name for t in waiting}
+        ready = next((t for t in waiting if not (set(t.entity.ref_kinds.values()) - {
+            t.entity.name}) & names), waiting[0])
+        ordered.append(ready)
+        waiting.remove(ready)
+    return ordered
+
+
+def _rejected_outcome(ctx: Context, rows: int, started: float) -> Outcome:
+    """The outcome of a rejected write as a validation reports it: valid and invalid rows."""
+    outcome = _outcome(ctx, rows, started)
+    outcome.counts = {name: {k: n for k, n in (
+        ("valid", sum(n for k, n in c.items() if k != "invalid")),
+        ("invalid", c.get("invalid", 0))) if n}
+        for name, c in outcome.counts.items() if name in {t.entity for t in ctx.mapping.targets}}
+    return outcome
 
 
 def _outcome(ctx: Context, rows: int, started: float) -> Outcome:
@@ -692,5 +853,5 @@ def _outcome(ctx: Context, rows: int, started: float) -> Outcome:
         seconds=round(time.perf_counter() - started, 3), by_reason=dict(ctx.problems.by_reason))
 
 
-__all__ = ["Context", "ImportRefused", "Outcome", "Problem", "ProblemLog", "Stage", "validate",
-           "write"]
+__all__ = ["Context", "ImportRefused", "Outcome", "Problem", "ProblemLog", "Rejected", "Stage",
+           "validate", "write"]

@@ -178,9 +178,33 @@ BUILTIN_DEFINITIONS: dict[str, dict[str, Any]] = {
             "is_closed": ["IsClosed", "Closed"],
             "is_won": ["IsWon", "Won"],
             "loss_reason": ["Loss_Reason__c", "Loss Reason"],
+            "product": ["Product__c", "Primary_Product__c", "Product", "Primary Product",
+                        "Product Name"],
+            "partner": ["PartnerAccount.Name", "Partner Account",
+                        "Partner Account: Account Name", "Partner"],
             "modified_at": ["LastModifiedDate", "SystemModstamp", "Last Modified Date",
                             "Last Stage Change Date"],
         }}],
+    },
+    "salesforce-opportunity-splits": {
+        "label": "Salesforce · Opportunity splits",
+        "description": "An OpportunitySplit export (OpportunityId, SplitOwnerId, "
+                       "SplitPercentage, SplitType.MasterLabel or SplitType.DeveloperName) or an "
+                       "'Opportunities with Opportunity Splits' report (Opportunity ID, Split "
+                       "Owner, Split Percentage, Split Type). The file lists every split of the "
+                       "opportunities it names: revenue splits must sum to 100 %; stored splits "
+                       "missing from the file are removed. A bare SplitTypeId needs a value map "
+                       "to revenue / overlay in a profile.",
+        "targets": [{"entity": "opportunity_split", "columns": {
+            "opportunity": ["OpportunityId", "Opportunity ID", "Opportunity Id"],
+            "person": ["SplitOwnerId", "SplitOwner.Email", "Split Owner", "Split Owner ID",
+                       "Split Owner: Full Name"],
+            "percent": ["SplitPercentage", "Split Percentage", "Split %"],
+            "kind": ["SplitType.DeveloperName", "SplitType.MasterLabel", "Split Type",
+                     "Split Type Name", "SplitTypeId"],
+        }, "value_maps": {"kind": {"Revenue": "revenue", "Overlay": "overlay",
+                                   "Opportunity Revenue": "revenue",
+                                   "Overlays": "overlay"}}}],
     },
     "salesforce-opportunity-history": {
         "label": "Salesforce · Opportunity history",
@@ -191,6 +215,7 @@ BUILTIN_DEFINITIONS: dict[str, dict[str, Any]] = {
         "targets": [{"entity": "stage_change", "columns": {
             "opportunity": ["OpportunityId", "Opportunity ID", "Opportunity Id"],
             "stage": ["StageName", "NewValue", "To Stage", "Stage", "New Value"],
+            "from_stage": ["OldValue", "Old Value", "From Stage"],
             "changed_at": ["CreatedDate", "Edit Date", "Last Modified", "Created Date"],
             "amount": ["Amount"],
             "close_date": ["CloseDate", "Close Date"],

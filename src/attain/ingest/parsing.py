@@ -156,6 +156,7 @@ _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
 _NUMBER = re.compile(r"^\d[\d.,]*$|^[.,]\d+$")
 _PLAIN_POINT = re.compile(r"^-?\d{1,15}(?:\.\d{1,12})?$")
 _PLAIN_COMMA = re.compile(r"^-?\d{1,15}(?:,\d{1,12})?$")
+_SIMPLE_NUMBER = re.compile(r"^-?\d+(?:\.(\d+))?$")
 _SYMBOLS_LONGEST_FIRST = sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
 
 
@@ -210,6 +211,10 @@ def decimal_separator_evidence(raw: str) -> str | None:
     """"," or "." when `raw` shows which is the decimal separator, else None.
     `"1.234,56"` and `"12,5"` prove ","; `"1,234.56"` and `"12.5"` prove "."; `"1,234"` and
     `"1234"` prove nothing."""
+    simple = _SIMPLE_NUMBER.match(raw)  # most cells: digits with at most one decimal point
+    if simple:
+        fraction = simple.group(1)
+        return "." if fraction is not None and len(fraction) != 3 else None
     body, _, _ = _number_body(raw)
     if not _NUMBER.match(body):
         return None

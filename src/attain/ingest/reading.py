@@ -208,7 +208,7 @@ def _csv_rows(source: TableSource) -> Iterator[tuple[int, list[str]]]:
         try:
             for cells in reader:
                 number += 1
-                if any(cell.strip() for cell in cells):
+                if cells and (cells[0].strip() or any(cell.strip() for cell in cells)):
                     yield number, cells
         except csv.Error as error:
             raise FileRefused(f"{source.name}, row {number + 1}: {error}", file=source.name,

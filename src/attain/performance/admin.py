@@ -7,6 +7,7 @@ from django.contrib import admin
 
 from attain.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from attain.performance.models import (
+    BookingsBreakdown,
     ManagerPeriodPerformance,
     PerformanceSettings,
     PersonPeriodBookings,
@@ -88,3 +89,11 @@ class PersonStageConversionAdmin(ReadOnlyModelAdmin):
     list_filter = ["period__kind", "stage"]
     search_fields = ["person__name"]
     list_select_related = ["run", "person", "period", "stage"]
+
+
+@admin.register(BookingsBreakdown)
+class BookingsBreakdownAdmin(ReadOnlyModelAdmin):
+    list_display = ["run", "period", "dimension", "value", "amount", "currency",
+                    "booking_count"]
+    list_filter = ["dimension"]
+    list_select_related = ["run", "period"]

@@ -192,6 +192,7 @@ def _run_and_period(filters: PeriodFilter) -> tuple[Any, Any]:
 
 @router.get("/performance/people", response=list[PersonPerformanceOut],
             summary="Attainment, pacing and rep measures per person (calculated)")
+@paginated
 def list_person_performance(request: HttpRequest, filters: Query[PeriodFilter],
                             as_of: date | None = None) -> Any:
     """Rows of the latest performance run for `period_id` of the people you may see on
@@ -214,6 +215,7 @@ def get_person_performance(request: HttpRequest, person_id: int, period_id: int,
 
 @router.get("/performance/teams", response=list[TeamPerformanceOut],
             summary="Team figures (calculated)")
+@paginated
 def list_team_performance(request: HttpRequest, filters: Query[PeriodFilter],
                           as_of: date | None = None) -> Any:
     run, period = _run_and_period(filters)
@@ -222,6 +224,7 @@ def list_team_performance(request: HttpRequest, filters: Query[PeriodFilter],
 
 @router.get("/performance/comparison", response=list[ComparisonRowOut],
             summary="Reps side by side against the team median")
+@paginated
 def list_comparison(request: HttpRequest, filters: Query[PeriodFilter],
                     as_of: date | None = None) -> Any:
     """Each rep you may see with every measure, the team's median and their percentile (a rep
@@ -241,6 +244,7 @@ def list_comparison(request: HttpRequest, filters: Query[PeriodFilter],
 
 @router.get("/performance/leaderboard", response=list[LeaderboardEntryOut],
             summary="Leaderboard of reps on a metric")
+@paginated
 def list_leaderboard(request: HttpRequest, filters: Query[PeriodFilter],
                      metric: str = "bookings", as_of: date | None = None) -> Any:
     """Ranks company-wide (or in `team_id`) with rank movement since the previous period.
@@ -267,3 +271,28 @@ def list_leaderboard(request: HttpRequest, filters: Query[PeriodFilter],
 def list_quota_versions(request: HttpRequest, quota_id: int, as_of: date | None = None) -> Any:
     found_quota = found(queries.quota_history(caller(request), as_of_or_today(as_of), quota_id))
     return found_quota[1]
+
+
+class BookingsBreakdownOut(Schema):
+    value: str = Field(description='The region or category ("" = unknown)')
+    amount: DecimalText = Field(description="Bookings in the company currency, exact sum "
+                                            "rounded once to cents")
+    booking_count: int
+    share_pct: DecimalText | None = Field(description="Of the period's total, in percent")
+    currency: str
+
+
+@router.get("/performance/bookings-breakdown", response=list[BookingsBreakdownOut],
+            summary="Company bookings of a period by region or category (calculated)")
+@paginated
+def list_bookings_breakdown(request: HttpRequest, filters: Query[PeriodFilter],
+                            dimension: str = "region") -> Any:
+    """Every order line booked in `period_id` (owned or not), by `dimension` ("region" or
+    "category"), largest first, from the latest performance run (or `run_id`). Company-wide
+    roles only: anyone else gets an empty list, as on the page."""
+    known = dict(queries.BREAKDOWN_DIMENSIONS)
+    if dimension not in known:
+        raise HttpError(422, f"dimension={dimension!r} is not accepted; use one of "
+                             f"{', '.join(known)}.")
+    run, period = _run_and_period(filters)
+    return queries.bookings_breakdown(caller(request), run, period, dimension)[1]

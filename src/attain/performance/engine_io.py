@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Case, F, Max, Min, Q, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Case, CharField, F, Max, Min, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods, fiscal_calendar
@@ -40,6 +40,7 @@ from attain.engine.run import BOOKINGS_BY_PERSON_PERIOD, CALC_VERSIONS, PERFORMA
 from attain.engine.schemas import (
     BOOKINGS,
     EXCHANGE_RATES,
+    PERF_BOOKING_LINES,
     PERF_OPPORTUNITIES,
     PERF_PEOPLE,
     PERF_QUOTA_VERSIONS,
@@ -49,6 +50,7 @@ from attain.engine.schemas import (
 )
 from attain.people.models import Person, ReportingLine
 from attain.performance.models import (
+    BookingsBreakdown,
     ManagerPeriodPerformance,
     PersonPeriodBookings,
     PersonPeriodPerformance,
@@ -86,6 +88,26 @@ def snapshot_bookings(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
             .annotate(amount_text=_as_text("amount"))
             .values_list("pk", "owner_id", "booked_on", "amount_text", "currency"))
     return snapshot(rows, BOOKINGS, batch_size)
+
+
+def booking_region() -> Coalesce:
+    """An order line's sales region: its deal's, else its deal's account's, else ""."""
+    return Coalesce(NullIf("opportunity__region", Value("")),
+                    NullIf("opportunity__account__region", Value("")), Value(""),
+                    output_field=CharField())
+
+
+def snapshot_booking_lines(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
+    """Every order line for the bookings breakdown: its exact amount (`source_amount` as
+    imported, else `amount`), its deal's region (else the account's; "" unknown) and its
+    product's family ("" without a product)."""
+    rows = (Booking.objects.order_by("pk")
+            .annotate(exact_text=Cast(Coalesce("source_amount", "amount"),
+                                      output_field=CharField()),
+                      region=booking_region(),
+                      category=Coalesce("product__family", Value(""), output_field=CharField()))
+            .values_list("pk", "booked_on", "exact_text", "currency", "region", "category"))
+    return snapshot(rows, PERF_BOOKING_LINES, batch_size)
 
 
 def snapshot_exchange_rates(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
@@ -417,6 +439,15 @@ def _store_performance(run: CalcRun, results: dict[str, pa.Table], spans: dict[i
         ]
         PersonStageConversion.objects.bulk_create(conversions, batch_size=STORE_BATCH_SIZE)
         stored += len(conversions)
+    breakdown = results["bookings_breakdown"]
+    _check_storable("bookings_breakdown", breakdown.rename_columns(
+        ["bookings" if c == "amount" else c for c in breakdown.column_names]), currency)
+    for batch in breakdown.to_batches(max_chunksize=STORE_BATCH_SIZE):
+        lines = [BookingsBreakdown(run=run, currency=currency,
+                                   **(row | {"period_id": row["period_id"] or None}))
+                 for row in batch.to_pylist()]
+        BookingsBreakdown.objects.bulk_create(lines, batch_size=STORE_BATCH_SIZE)
+        stored += len(lines)
     return stored
 
 
@@ -458,6 +489,7 @@ def run_performance(requested_by: Any = None, backend: str | None = None, *,
                 "perf_quota_versions": snapshot_quota_versions(currency),
                 "perf_opportunities": snapshot_opportunities(),
                 "perf_stage_changes": snapshot_stage_changes(),
+                "perf_booking_lines": snapshot_booking_lines(),
             }
 
         with transaction.atomic():
@@ -467,7 +499,10 @@ def run_performance(requested_by: Any = None, backend: str | None = None, *,
 
         def compute() -> dict[str, pa.Table]:
             with connect(backend_name) as engine:
-                return perf_calc.compute_performance(engine, inputs, as_of)
+                return {**perf_calc.compute_performance(engine, inputs, as_of),
+                        "bookings_breakdown": perf_calc.compute_bookings_breakdown(
+                            engine, inputs["perf_booking_lines"], inputs["exchange_rates"],
+                            inputs["periods"])}
 
         results: dict[str, pa.Table] = watch.time("compute", compute)
         spans = {row["period_id"]: (row["start"], row["end"])

@@ -240,3 +240,26 @@ class PersonStageConversion(models.Model):
         indexes = [models.Index(fields=["run", "period"])]
         constraints = [models.UniqueConstraint(fields=["run", "person", "period", "stage"],
                                                name="stage_conversion_unique")]
+
+
+class BookingsBreakdown(models.Model):
+    """Result of a `performance` run: every order line booked in `period` (no period: all the
+    data) (owned or not), in
+    total (`dimension` "") or by "region" (the deal's sales region, else its account's) or
+    "category" (the product's family); `value` "" = unknown. Amounts in the company currency,
+    each the exact sum of the converted lines rounded once to cents."""
+
+    run = models.ForeignKey(CalcRun, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="+", help_text="None: every order line of the data")
+    dimension = models.CharField(max_length=16, blank=True)
+    value = models.CharField(max_length=100, blank=True)
+    amount = money_field()
+    booking_count = models.PositiveIntegerField()
+    currency = currency_field()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "period", "dimension"],
+                                name="perf_breakdown_lookup")]
+        constraints = [models.UniqueConstraint(fields=["run", "period", "dimension", "value"],
+                                               name="bookings_breakdown_unique")]

@@ -9,14 +9,28 @@ differ by a cent). Amounts are in the company currency.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Rank
 
 from attain.core.models import CalcRun, FiscalCalendar, Period
 from attain.core.money import round_money
@@ -24,9 +38,10 @@ from attain.core.periods import FiscalCalendarRules, FiscalSpan, PeriodKind, add
 from attain.crm.models import Account, Booking, Opportunity, Stage, StageChange
 from attain.people import queries as people_queries
 from attain.people.models import Person, Role
-from attain.people.visibility import lines_valid_on
+from attain.people.visibility import lines_valid_on, visible_person_ids
 from attain.performance import engine_io
 from attain.performance.models import (
+    BookingsBreakdown,
     ManagerPeriodPerformance,
     PerformanceSettings,
     PersonPeriodBookings,
@@ -457,10 +472,31 @@ def person_performance(user: Any, as_of: date, run: CalcRun | None, period: Peri
         rows = rows.filter(team_id=team_id)
     if reps_only:
         rows = rows.filter(person__role=Role.REP)
-    ordered = list(rows)
-    ordered.sort(key=lambda r: (r.attainment_pct is not None, r.attainment_pct or ZERO,
-                                r.bookings, r.person.name), reverse=True)
-    return ordered
+    return list(rows.order_by(*ATTAINMENT_ORDER))
+
+
+# Attainment descending (people without a quota last), then bookings, then name — done by the
+# database, so a page of 50 of 10,000 reps reads 50 rows.
+ATTAINMENT_ORDER = (F("attainment_pct").desc(nulls_last=True), "-bookings", "-person__name",
+                    "-pk")
+
+
+def person_performance_rows(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+                            *, team_id: int | None = None, min_pct: int | None = None,
+                            max_pct: int | None = None) -> QuerySet[PersonPeriodPerformance]:
+    """`person_performance` as an ordered query (to page, count and aggregate in the database),
+    narrowed to attainment in [`min_pct`, `max_pct`) when given (people without quota drop out
+    of a band)."""
+    rows = _performance_rows(run, period)
+    if visible_person_ids(user, as_of) is not None:
+        rows = rows.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    if team_id is not None:
+        rows = rows.filter(team_id=team_id)
+    if min_pct is not None:
+        rows = rows.filter(attainment_pct__gte=min_pct)
+    if max_pct is not None:
+        rows = rows.filter(attainment_pct__lt=max_pct)
+    return rows.order_by(*ATTAINMENT_ORDER)
 
 
 def person_performance_row(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
@@ -500,36 +536,39 @@ def manager_rollup(user: Any, as_of: date, run: CalcRun | None, period: Period |
             .filter(run=run, period=period, manager_id=manager_id).first())
 
 
-def scope_totals(rows: Sequence[Any], span: FiscalSpan, as_of: date) -> dict[str, Any]:
+def scope_totals(rows: QuerySet[Any], span: FiscalSpan, as_of: date) -> dict[str, Any]:
     """Quota, bookings, attainment, pacing, open pipeline and coverage added over `rows`
-    (stored, rounded person figures; quotas of people without one count as nothing)."""
+    (stored, rounded person figures; quotas of people without one count as nothing), in one
+    aggregate query."""
     calc = engine_io
-    bookings = sum((r.bookings for r in rows), ZERO)
-    with_quota = [r for r in rows if r.quota is not None]
-    quota = sum((r.quota for r in with_quota), ZERO) if with_quota else None
+    found = rows.order_by().aggregate(
+        sum_bookings=Sum("bookings"), sum_quota=Sum("quota"), sum_open=Sum("open_pipeline"),
+        people=Count("pk"), with_quota=Count("quota"),
+        at_or_above=Count("pk", filter=Q(quota__isnull=False, attainment_pct__gte=100)))
+    bookings = round_money(found["sum_bookings"] or ZERO)
+    quota = round_money(found["sum_quota"]) if found["with_quota"] else None
     expected = calc.expected_to_date(quota, span.start, span.end, as_of)
-    open_pipeline = sum((r.open_pipeline for r in rows), ZERO)
+    open_pipeline = round_money(found["sum_open"] or ZERO)
     return {
         "bookings": bookings, "quota": quota, "attainment_pct": calc.ratio_pct(bookings, quota),
         "expected_to_date": expected, "pace_pct": calc.ratio_pct(bookings, expected),
         "open_pipeline": open_pipeline,
         "coverage": calc.coverage_ratio(open_pipeline, quota, bookings),
-        "people": len(rows), "with_quota": len(with_quota),
-        "at_or_above": sum(1 for r in with_quota
-                           if r.attainment_pct is not None and r.attainment_pct >= 100),
+        "people": found["people"], "with_quota": found["with_quota"],
+        "at_or_above": found["at_or_above"],
         "elapsed_days": calc.elapsed_days(span.start, span.end, as_of),
         "period_days": (span.end - span.start).days,
     }
 
 
-def attainment_bands(rows: Sequence[Any]) -> list[AttainmentBand]:
-    """People with a quota per attainment band (the histogram)."""
-    bands = []
-    for label, low, high in ATTAINMENT_BANDS:
-        count = sum(1 for r in rows if r.attainment_pct is not None and r.attainment_pct >= low
-                    and (high is None or r.attainment_pct < high))
-        bands.append(AttainmentBand(label, low, high, count))
-    return bands
+def attainment_bands(rows: QuerySet[Any]) -> list[AttainmentBand]:
+    """People with a quota per attainment band (the histogram), counted in one query."""
+    counts = rows.order_by().aggregate(**{
+        f"band_{i}": Count("pk", filter=Q(attainment_pct__gte=low) & (
+            Q(attainment_pct__lt=high) if high is not None else Q()))
+        for i, (_, low, high) in enumerate(ATTAINMENT_BANDS)})
+    return [AttainmentBand(label, low, high, counts[f"band_{i}"])
+            for i, (label, low, high) in enumerate(ATTAINMENT_BANDS)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,15 +627,24 @@ def monthly_bookings_by_person(run: CalcRun | None, person_ids: Iterable[int], e
     return result
 
 
+class StageConversion(NamedTuple):
+    person_id: int
+    stage_id: int
+    conversion_pct: Decimal | None
+
+
 def stage_conversions(run: CalcRun | None, period: Period | None, person_ids: Iterable[int]
-                      ) -> tuple[list[Stage], dict[int, dict[int, PersonStageConversion]]]:
-    """The open stages that have conversions in `period` and, per person, their row per stage."""
+                      ) -> tuple[list[Stage], dict[int, dict[int, StageConversion]]]:
+    """The open stages that have conversions in `period` and, per person, their row per stage
+    (plain tuples: a company of 10,000 reps has tens of thousands of them)."""
     if run is None or period is None:
         return [], {}
-    rows = list(PersonStageConversion.objects.filter(
-        run=run, period=period, person_id__in=list(person_ids)).select_related("stage"))
-    stages = sorted({r.stage for r in rows}, key=lambda s: (s.pipeline, s.order, s.pk))
-    by_person: dict[int, dict[int, PersonStageConversion]] = {}
+    rows = [StageConversion(*r) for r in PersonStageConversion.objects.filter(
+        run=run, period=period, person_id__in=list(person_ids)).values_list(
+        "person_id", "stage_id", "conversion_pct")]
+    stages = sorted(Stage.objects.filter(pk__in={r.stage_id for r in rows}),
+                    key=lambda s: (s.pipeline, s.order, s.pk))
+    by_person: dict[int, dict[int, StageConversion]] = {}
     for r in rows:
         by_person.setdefault(r.person_id, {})[r.stage_id] = r
     return stages, by_person
@@ -615,13 +663,21 @@ def median(values: Sequence[Decimal]) -> Decimal | None:
 
 def percentile_rank(value: Decimal | None, values: Sequence[Decimal], higher_is_better: bool
                     ) -> int | None:
-    """Where `value` stands among `values`, 0..100, better = higher: the share of values it
-    beats plus half of those it ties (mid-rank), in whole percent. 4 of [1, 2, 3, 4] → 88."""
+    """Where `value` stands among `values` (sorted ascending), 0..100, better = higher: the
+    share of values it beats plus half of those it ties (mid-rank), in whole percent.
+    4 of [1, 2, 3, 4] → 88. Found by bisection: a team of 10,000 reps costs 14 steps a cell."""
     if value is None or not values:
         return None
-    beats = sum(1 for v in values if (v < value if higher_is_better else v > value))
-    ties = sum(1 for v in values if v == value)
-    return int((Decimal(beats) + Decimal(ties) / 2) * 100 / len(values) + Decimal("0.5"))
+    return _percentile(bisect_left(values, value), bisect_right(values, value), len(values),
+                       higher_is_better)
+
+
+def _percentile(below: int, upto: int, count: int, higher_is_better: bool) -> int:
+    """`percentile_rank` from counts: `below` values are smaller, `upto` are smaller or equal,
+    of `count`."""
+    beats = below if higher_is_better else count - upto
+    ties = upto - below
+    return int((Decimal(beats) + Decimal(ties) / 2) * 100 / count + Decimal("0.5"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -678,14 +734,15 @@ def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | Non
     peers = list(peers_qs)
     visible = set(Person.objects.visible_to(user, as_of).values_list("pk", flat=True))
     stages, conversions = stage_conversions(run, period, [p.person_id for p in peers])
-    columns = {m.key: [v for p in peers if (v := _value(p, m.key)) is not None]
+    columns = {m.key: sorted(v for p in peers if (v := _value(p, m.key)) is not None)
                for m in MEASURES}
     medians = {key: median(values) for key, values in columns.items()}
     conversion_values = {
-        s.pk: [r.conversion_pct for p in peers
-               if (r := conversions.get(p.person_id, {}).get(s.pk)) is not None
-               and r.conversion_pct is not None]
+        s.pk: sorted(r.conversion_pct for p in peers
+                     if (r := conversions.get(p.person_id, {}).get(s.pk)) is not None
+                     and r.conversion_pct is not None)
         for s in stages}
+    conversion_medians = {pk: median(values) for pk, values in conversion_values.items()}
     conversion_measures = {s.pk: Measure(f"stage_{s.pk}", f"{s.name} →", "pct") for s in stages}
     shown = [p for p in peers if p.person_id in visible]
     sparklines = monthly_bookings_by_person(run, [p.person_id for p in shown], period.end)
@@ -698,7 +755,7 @@ def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | Non
         for s in stages:
             found_row = conversions.get(p.person_id, {}).get(s.pk)
             value = found_row.conversion_pct if found_row else None
-            conv.append(Cell(conversion_measures[s.pk], value, median(conversion_values[s.pk]),
+            conv.append(Cell(conversion_measures[s.pk], value, conversion_medians[s.pk],
                              percentile_rank(value, conversion_values[s.pk], True)))
         rows.append(ComparisonRow(p, cells, conv, sparklines.get(p.person_id, [])))
     rows.sort(key=lambda r: (r.row.attainment_pct is not None, r.row.attainment_pct or ZERO,
@@ -706,7 +763,157 @@ def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | Non
     return {
         "rows": rows, "stages": stages, "peers": len(peers),
         "medians": [(m, medians[m.key]) for m in MEASURES],
-        "conversion_medians": [(s, median(conversion_values[s.pk])) for s in stages],
+        "conversion_medians": [(s, conversion_medians[s.pk]) for s in stages],
+    }
+
+
+# --- the comparison page, done by the database ---------------------------------------------------
+#
+# A company-wide comparison covers every rep (10,000 in a large company); the page reads one page
+# of rows. Each percentile comes from window functions over the peers (the rows below a value and
+# those up to it, per measure, NULLs apart), each median from the middle one or two values of the
+# ordered column, top and bottom performers from the two ends of the same ordering; the figures
+# are those of `comparison` (tests/web hold both to the same hand-computed values).
+
+
+def _null_last(key: str) -> Case:
+    return Case(When(**{f"{key}__isnull": True}, then=Value(1)), default=Value(0),
+                output_field=IntegerField())
+
+
+def _rank_windows(key: str, prefix: str, partition: Sequence[Any] = ()) -> dict[str, Window]:
+    """Per row: its rank on `key` ascending (`_a`: 1 + the values below it) and descending
+    (`_d`: 1 + the values above it) among the non-empty values of its partition. (Two ranks,
+    not a running count: SQLite computes a COUNT window with peers far more slowly.)"""
+    parts = [*partition, _null_last(key)]
+    return {f"{prefix}_a": Window(Rank(), partition_by=parts, order_by=F(key).asc()),
+            f"{prefix}_d": Window(Rank(), partition_by=parts, order_by=F(key).desc())}
+
+
+def _ranked_percentile(ascending: int, descending: int, count: int, higher_is_better: bool
+                       ) -> int:
+    """`percentile_rank` from the two ranks among `count` values: below = ascending - 1,
+    up to = count - (descending - 1)."""
+    return _percentile(ascending - 1, count - descending + 1, count, higher_is_better)
+
+
+def _window_percentile(row: Any, key: str, prefix: str, count: int, higher_is_better: bool
+                       ) -> int | None:
+    if getattr(row, key) is None:
+        return None
+    return _ranked_percentile(getattr(row, f"{prefix}_a"), getattr(row, f"{prefix}_d"), count,
+                              higher_is_better)
+
+
+def _middle(values: QuerySet[Any], key: str, count: int) -> Decimal | None:
+    """The median of `key` over `values` (which has `count` non-empty ones), read from the
+    database: the middle value, or the mean of the two middle ones to 2 decimals."""
+    if not count:
+        return None
+    ordered = values.filter(**{f"{key}__isnull": False}).order_by(key).values_list(key, flat=True)
+    if count % 2:
+        return Decimal(ordered[count // 2])
+    low, high = (Decimal(v) for v in ordered[count // 2 - 1:count // 2 + 1])
+    return ((low + high) / 2).quantize(Decimal("0.01"))
+
+
+def _needs_python_comparison(user: Any, as_of: date, team_id: int | None) -> bool:
+    """A team picked by a viewer who may not see all of it: the medians cover the whole team
+    but only the visible reps are listed, so `comparison` (over one team's tens of rows) runs."""
+    return team_id is not None and visible_person_ids(user, as_of) is not None
+
+
+def comparison_page(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+                    team_id: int | None, page_number: Any, page_size: int) -> dict[str, Any]:
+    """One page of `comparison`, with the top and bottom three, the medians and the peer
+    count of all the rows; `page` is a Django paginator page (counts and numbers)."""
+    from django.core.paginator import Paginator
+
+    empty = {"rows": [], "stages": [], "medians": [], "conversion_medians": [], "top": [],
+             "bottom": [], "peers": 0,
+             "page": Paginator([], page_size).get_page(page_number)}
+    if run is None or period is None:
+        return empty
+    if _needs_python_comparison(user, as_of, team_id):
+        result = comparison(user, as_of, run, period, team_id)
+        rows = result["rows"]
+        page = Paginator(rows, page_size).get_page(page_number)
+        top = rows[:3]
+        return {**result, "rows": list(page), "page": page, "top": top,
+                "bottom": [r for r in rows[-3:] if r not in top][::-1]}
+    peers = PersonPeriodPerformance.objects.filter(run=run, period=period,
+                                                   person__role=Role.REP)
+    if team_id is not None:
+        peers = peers.filter(team_id=team_id)
+    if visible_person_ids(user, as_of) is not None:
+        peers = peers.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    counts = peers.aggregate(_all=Count("pk"), **{f"n_{m.key}": Count(m.key) for m in MEASURES})
+    medians = {m.key: _middle(peers, m.key, counts[f"n_{m.key}"]) for m in MEASURES}
+    conversions = PersonStageConversion.objects.filter(
+        run=run, period=period, person_id__in=peers.values("person_id"))
+    stage_counts = dict(conversions.order_by().values("stage_id")
+                        .annotate(n=Count("conversion_pct")).values_list("stage_id", "n"))
+    stages = sorted(Stage.objects.filter(pk__in=list(stage_counts)),
+                    key=lambda s: (s.pipeline, s.order, s.pk))
+    conversion_medians = {s.pk: _middle(conversions.filter(stage_id=s.pk), "conversion_pct",
+                                        stage_counts[s.pk]) for s in stages}
+    measures = {s.pk: Measure(f"stage_{s.pk}", f"{s.name} →", "pct") for s in stages}
+    ordered = peers.select_related("person", "team").order_by(*ATTAINMENT_ORDER)
+    page = Paginator(ordered, page_size).get_page(page_number)
+    windows: dict[str, Window] = {}
+    for i, m in enumerate(MEASURES):
+        windows |= _rank_windows(m.key, f"w{i}")
+    # the page's rows, their percentiles computed over every peer (the window sees all rows;
+    # LIMIT applies after it)
+    start = page.start_index() - 1 if page.paginator.count else 0
+    shown = list(ordered.annotate(**windows)[start:start + page_size]) if counts["_all"] else []
+
+    def conversion_cells(person_ids: list[int], ranked: bool) -> dict[int, dict[int, Any]]:
+        rows = conversions.values("person_id", "stage_id", "conversion_pct")
+        if ranked:
+            rows = rows.annotate(**_rank_windows("conversion_pct", "c", [F("stage_id")]),
+                                 of_person=Window(Max("person_id"), partition_by=[F("pk")])
+                                 ).filter(of_person__in=person_ids)  # outside the windows
+        else:
+            rows = rows.filter(person_id__in=person_ids)
+        found: dict[int, dict[int, Any]] = {}
+        for r in rows:
+            found.setdefault(r["person_id"], {})[r["stage_id"]] = r
+        return found
+
+    def build(rows: list[Any], ranked: bool, sparklines: dict[int, list[Decimal]]
+              ) -> list[ComparisonRow]:
+        conv = conversion_cells([r.person_id for r in rows], ranked)
+        built = []
+        for p in rows:
+            cells = [Cell(m, _value(p, m.key), medians[m.key],
+                          _window_percentile(p, m.key, f"w{i}", counts[f"n_{m.key}"],
+                                             m.higher_is_better)
+                          if ranked else None)
+                     for i, m in enumerate(MEASURES)]
+            conv_cells = []
+            for s in stages:
+                found = conv.get(p.person_id, {}).get(s.pk)
+                value = found["conversion_pct"] if found else None
+                percentile = (_ranked_percentile(found["c_a"], found["c_d"],
+                                                 stage_counts[s.pk], True)
+                              if ranked and found and value is not None else None)
+                conv_cells.append(Cell(measures[s.pk], value, conversion_medians[s.pk],
+                                       percentile))
+            built.append(ComparisonRow(p, cells, conv_cells, sparklines.get(p.person_id, [])))
+        return built
+
+    rows = build(shown, True, monthly_bookings_by_person(run, [p.person_id for p in shown],
+                                                         period.end))
+    # top and bottom: the ends of the same ordering (values against the medians, no ranks)
+    top = build(list(ordered[:3]), False, {})
+    top_ids = {r.row.person_id for r in top}
+    bottom = build([p for p in ordered.reverse()[:3] if p.person_id not in top_ids], False, {})
+    return {
+        "rows": rows, "stages": stages, "peers": counts["_all"], "page": page,
+        "top": top, "bottom": bottom,
+        "medians": [(m, medians[m.key]) for m in MEASURES],
+        "conversion_medians": [(s, conversion_medians[s.pk]) for s in stages],
     }
 
 
@@ -776,6 +983,79 @@ def leaderboard(user: Any, as_of: date, run: CalcRun | None, period: Period | No
     return entries
 
 
+def _of_people(rows: QuerySet[Any], person_ids: Iterable[int]) -> QuerySet[Any]:
+    """`rows` (with window annotations) narrowed to `person_ids` after the windows are
+    computed over all of them (Django filters on a window annotation in an outer query)."""
+    narrowed: QuerySet[Any] = rows.annotate(
+        of_person=Window(Max("person_id"), partition_by=[F("pk")])).filter(
+        of_person__in=list(person_ids))
+    return narrowed
+
+
+def leaderboard_page(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+                     metric: str, team_id: int | None, *, viewer_person_id: int | None,
+                     names_for_everyone: bool, page_number: Any, page_size: int
+                     ) -> dict[str, Any]:
+    """One page of `leaderboard` read from the database: ranks by a window function over every
+    ranked rep, previous ranks for the page's reps only, the first 15 (the chart), the viewer's
+    entry and the page it is on. Same entries, order and ranks as `leaderboard`."""
+    from django.core.paginator import Paginator
+
+    nothing: dict[str, Any] = {
+        "page": Paginator([], page_size).get_page(page_number), "entries": [],
+        "top": [], "viewer_entry": None, "viewer_page": None}
+    if run is None or period is None or metric not in LEADERBOARD_METRIC_BY_KEY:
+        return nothing
+
+    def ranked(of: Period) -> QuerySet[Any]:
+        rows = PersonPeriodPerformance.objects.filter(run=run, period=of, person__role=Role.REP,
+                                                      **{f"{metric}__isnull": False})
+        if team_id is not None:
+            rows = rows.filter(team_id=team_id)
+        return rows.annotate(place=Window(Rank(), order_by=F(metric).desc()))
+
+    # the order of `leaderboard`: rank, then name (anonymised: the viewer after the others
+    # sharing their rank), then id
+    order: tuple[Any, ...] = ((F(metric).desc(), "person__name", "person_id")
+                              if names_for_everyone else
+                              (F(metric).desc(), Case(When(person_id=viewer_person_id,
+                                                           then=Value(1)), default=Value(0),
+                                                      output_field=IntegerField()),
+                               "person_id"))
+    now = ranked(period).order_by(*order)
+    fields = ("person_id", metric, "person__name", "team__name", "place")
+    page = Paginator(now.values("pk"), page_size).get_page(page_number)
+    start = page.start_index() - 1 if page.paginator.count else 0
+    shown = list(now.values_list(*fields)[start:start + page_size])
+    top = shown[:15] if start == 0 and page_size >= 15 else list(now.values_list(*fields)[:15])
+    mine = (list(_of_people(ranked(period), [viewer_person_id]).values_list(*fields))
+            if viewer_person_id is not None else [])
+    previous = previous_period(period)
+    wanted = {r[0] for r in (*shown, *top, *mine)}
+    before = (dict(_of_people(ranked(previous), wanted).values_list("person_id", "place"))
+              if previous is not None and wanted else {})
+
+    def entry(row: tuple[Any, ...]) -> LeaderboardEntry:
+        pid, value, name, team, place = row
+        return LeaderboardEntry(
+            person_id=pid, name=name if names_for_everyone or pid == viewer_person_id
+            else f"Rep #{place}", team=team or "", value=Decimal(value), rank=place,
+            previous_rank=before.get(pid), is_viewer=pid == viewer_person_id,
+            anonymised=not names_for_everyone and pid != viewer_person_id)
+
+    viewer_entry = entry(mine[0]) if mine else None
+    viewer_page = None
+    if viewer_entry is not None:
+        value, name, pid = mine[0][1], mine[0][2], viewer_entry.person_id
+        tied = Q(**{metric: value})
+        ahead = Q(**{f"{metric}__gt": value}) | (
+            tied & (Q(person__name__lt=name) | Q(person__name=name, person_id__lt=pid))
+            if names_for_everyone else tied & ~Q(person_id=pid))
+        viewer_page = ranked(period).filter(ahead).count() // page_size + 1
+    return {"page": page, "entries": [entry(r) for r in shown], "top": [entry(r) for r in top],
+            "viewer_entry": viewer_entry, "viewer_page": viewer_page}
+
+
 def quota_rows(user: Any, as_of: date, period: Period | None, *, team_id: int | None = None
                ) -> QuerySet[Quota]:
     """Quotas of `period` (people `user` may see; team quotas for company-wide roles), with
@@ -795,3 +1075,72 @@ def quota_history(user: Any, as_of: date, quota_id: int) -> tuple[Quota, list[Qu
     if quota is None:
         return None
     return quota, list(quota.versions.select_related("recorded_by").order_by("valid_from", "id"))
+
+
+# --- bookings by region and category ------------------------------------------------------------
+
+BREAKDOWN_DIMENSIONS = (("region", "Region"), ("category", "Category"))
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    value: str
+    amount: Decimal
+    booking_count: int
+    share_pct: Decimal | None
+    currency: str
+
+
+def bookings_breakdown(user: Any, run: CalcRun | None, period: Period | None, dimension: str,
+                       *, all_time: bool = False
+                       ) -> tuple[BreakdownRow | None, list[BreakdownRow]]:
+    """(the period's total, its rows by `dimension` largest first) from the performance run;
+    with `all_time`, of every order line of the data instead of one period.
+
+    Every order line counts, owned or not (an imported store's lines have no rep): so this is a
+    company-wide figure, for company-wide roles only; anyone else gets nothing. Share = the row's
+    amount / the period's total, in percent to one decimal (half up).
+    """
+    if run is None or (period is None and not all_time) or visible_person_ids(user) is not None:
+        return None, []
+    rows = list(BookingsBreakdown.objects.filter(
+        run=run, dimension__in=["", dimension],
+        **({"period__isnull": True} if all_time else {"period": period})))
+    total = next((r for r in rows if r.dimension == ""), None)
+
+    def row(r: Any) -> BreakdownRow:
+        share = (Decimal(100) * r.amount / total.amount).quantize(
+            Decimal("0.1"), ROUND_HALF_UP) if total is not None and total.amount else None
+        return BreakdownRow(r.value, r.amount, r.booking_count, share, r.currency)
+
+    parts = sorted((row(r) for r in rows if r.dimension == dimension),
+                   key=lambda r: (-r.amount, r.value))
+    return (row(total) if total is not None else None), parts
+
+
+def bookings_breakdown_years(user: Any, run: CalcRun | None, dimension: str
+                             ) -> list[tuple[Period | None, BreakdownRow | None,
+                                             list[BreakdownRow]]]:
+    """Every fiscal year of the run, then all the data (period None), each with its total and
+    its rows by `dimension` (the year-by-value matrix)."""
+    if run is None:
+        return []
+    years = Period.objects.filter(kind=PeriodKind.YEAR.value, pk__in=BookingsBreakdown.objects
+                                  .filter(run=run, dimension="").values("period_id")
+                                  ).order_by("start")
+    found: list[tuple[Period | None, BreakdownRow | None, list[BreakdownRow]]] = [
+        (y, *bookings_breakdown(user, run, y, dimension)) for y in years]
+    total, rows = bookings_breakdown(user, run, None, dimension, all_time=True)
+    if total is not None:
+        found.append((None, total, rows))
+    return found
+
+
+def bookings_of(rows: QuerySet[Booking], dimension: str, value: str) -> QuerySet[Booking]:
+    """Order lines `rows` narrowed to those the breakdown counts under `value` of `dimension`
+    ("region" or "category"), by the same rules as the run's snapshot (for drill-downs)."""
+    if dimension == "category":
+        return rows.filter(product__family=value) if value else rows.filter(
+            Q(product__isnull=True) | Q(product__family=""))
+    return rows.annotate(breakdown_region=engine_io.booking_region()).filter(
+        breakdown_region=value)

@@ -6,10 +6,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
 
-from attain.core.api import DecimalText, PeriodOut, as_of_or_today, caller, found
+from attain.core.api import DecimalText, PeriodOut, as_of_or_today, caller, found, paginated
 from attain.core.models import Period
 from attain.pipeline import queries
+from attain.pipeline.metrics import ratio_pct
 
 router = Router(tags=["pipeline"])
 
@@ -121,6 +123,83 @@ def pipeline_figures(request: HttpRequest, filters: Query[ScopeFilters],
             "flow_lost": count(r, "flow_lost"), "flow_conversion_pct": r.flow_conversion,
             "mean_days_in_stage": r.mean_days} for r in funnel],
     }
+
+
+class BreakdownOut(Schema):
+    dimension: str
+    value: str = Field(description='"" = none (e.g. a deal without a product)')
+    won_count: int
+    won_amount: DecimalText
+    lost_count: int
+    lost_amount: DecimalText
+    win_rate_pct: DecimalText | None = Field(description="won ÷ (won + lost), in percent")
+    open_count: int
+    open_amount: DecimalText
+    currency: str
+
+    @staticmethod
+    def resolve_win_rate_pct(row: Any) -> Any:
+        return ratio_pct(row.won_count, row.won_count + row.lost_count)
+
+
+BREAKDOWN_DIMENSIONS = ("loss_reason", "source", "segment", "product", "deal_type",
+                        "deal_size", "cycle_length", "age")
+
+
+@router.get("/pipeline/breakdown", response=list[BreakdownOut],
+            summary="Win/loss of a scope and period by one dimension (calculated)")
+@paginated
+def pipeline_breakdown(request: HttpRequest, filters: Query[ScopeFilters],
+                       dimension: str = "product", as_of: date | None = None) -> Any:
+    """Deals closed in the period by `dimension` (loss_reason, source, segment, product — the
+    deal's own product —, deal_type, deal_size, cycle_length) with won/lost counts, amounts and
+    win rate; `age`: open deals at the run by age band (no period). Same scopes as /figures."""
+    if dimension not in BREAKDOWN_DIMENSIONS:
+        raise HttpError(422, f"dimension={dimension!r} is not accepted; use one of "
+                             f"{', '.join(BREAKDOWN_DIMENSIONS)}.")
+    user, day = caller(request), as_of_or_today(as_of)
+    scope = found(queries.scope_for(user, day, team_id=filters.team_id,
+                                    person_id=filters.person_id,
+                                    manager_id=filters.manager_id))
+    period = found(Period.objects.filter(pk=filters.period_id).first())
+    return queries.breakdown(queries.latest_run(), scope, period, dimension)
+
+
+class BottleneckOut(Schema):
+    scope_kind: str = Field(description='"person" (against their team) or "team" (against '
+                                        'the company)')
+    scope_id: int
+    benchmark_kind: str
+    benchmark_id: int
+    kind: str = Field(description='"stage" or "leads" (qualification rate)')
+    stage_id: int = Field(description="0 for the leads row")
+    conversion: DecimalText | None
+    benchmark_conversion: DecimalText | None
+    days: DecimalText | None
+    benchmark_days: DecimalText | None
+    conversion_gap: DecimalText | None
+    days_gap: DecimalText | None
+    score: DecimalText | None
+    is_worst: bool = Field(description="Where deals get stuck (or the many-leads-few-qualify "
+                                       "red flag for the leads row)")
+    volume: int
+
+
+@router.get("/pipeline/bottlenecks", response=list[BottleneckOut],
+            summary="Where deals get stuck, per person of a scope (calculated)")
+@paginated
+def pipeline_bottlenecks(request: HttpRequest, filters: Query[ScopeFilters],
+                         as_of: date | None = None) -> Any:
+    """Each person of the scope (a person scope: that person) stage by stage against their
+    team's benchmark, and the lead-qualification row; definitions on the bottlenecks page."""
+    user, day = caller(request), as_of_or_today(as_of)
+    scope = found(queries.scope_for(user, day, team_id=filters.team_id,
+                                    person_id=filters.person_id,
+                                    manager_id=filters.manager_id))
+    period = found(Period.objects.filter(pk=filters.period_id).first())
+    people = ([scope.id] if scope.kind == "person"
+              else list(queries.scope_people(scope, day).values_list("pk", flat=True)))
+    return queries.bottlenecks(queries.latest_run(), "person", people, period)
 
 
 __all__ = ["router"]

@@ -80,15 +80,24 @@ _day = business_day
 
 
 
+def deal_product() -> Coalesce:
+    """The expression of an opportunity's product name as pipeline analytics counts it (see
+    `snapshot_opportunities`); the opportunities list filters on the same expression, so a
+    "by product" figure drills down to exactly the deals behind it."""
+    main_line = (Booking.objects.filter(opportunity=OuterRef("pk"), product__isnull=False)
+                 .order_by("-amount", "pk").values("product__name")[:1])
+    return Coalesce("product__name", Subquery(main_line), Value(""), output_field=CharField())
+
+
 def snapshot_opportunities(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
-    """Every opportunity; `product` is the product of its largest order line ("" without one:
-    a CRM opportunity carries no product of its own)."""
-    main_product = (Booking.objects.filter(opportunity=OuterRef("pk"), product__isnull=False)
-                    .order_by("-amount", "pk").values("product__name")[:1])
+    """Every opportunity; `product` is the name of the deal's own product
+    (`Opportunity.product`, what the CRM or the import names as the deal's main product), else
+    the product of its largest order line (older imports name products only on order lines),
+    else "" (counted as "(none)"). A lost or open deal has no order lines, so only the deal's
+    own product gives it a product: win rates by product need it."""
     rows = (Opportunity.objects.order_by("pk")
             .annotate(created_on=_day("created_at"), amount_text=_text("amount"),
-                      product_name=Coalesce(Subquery(main_product), Value(""),
-                                            output_field=CharField()))
+                      product_name=deal_product())
             .values_list("pk", "owner_id", "created_on", "close_date", "is_closed", "is_won",
                          "amount_text", "currency", "stage_id", "segment", "source",
                          "deal_type", "loss_reason", "product_name"))

@@ -367,3 +367,13 @@ def slice_values(run: CalcRun | None, dimension: str) -> list[str]:
     return list(PipelineFacts.objects.filter(run=run, scope_kind=ScopeKind.COMPANY,
                                              slice_dim=dimension)
                 .order_by("slice_value").values_list("slice_value", flat=True).distinct())
+
+
+def opportunities_of_product(rows: QuerySet[Any], product: str) -> QuerySet[Any]:
+    """`rows` (opportunities) narrowed to those pipeline analytics counts under `product` (the
+    deal's own product, else its largest order line's; "" = none), for drill-downs."""
+    from attain.pipeline.engine_io import deal_product
+
+    narrowed: QuerySet[Any] = rows.annotate(pipeline_product=deal_product()).filter(
+        pipeline_product=product)
+    return narrowed

@@ -26,11 +26,10 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
     links: list[tuple[str, str]] = [("Home", reverse("home"))]
     if viewer.person_id is not None and not viewer.is_company_wide:
         links.append(("My page", reverse("person", args=[viewer.person_id])))
-    if viewer.is_manager or viewer.is_company_wide:
-        links.append(("Attainment", reverse("attainment")))
     links.append(("Performance", reverse("performance-attainment")))
     links.append(("Pipeline", reverse("pipeline")))
     links.append(("Forecast", reverse("forecast")))
+    links.append(("Compensation", reverse("comp")))
     links.append(("Opportunities", reverse("opportunities")))
     links.append(("Bookings", reverse("bookings")))
     if viewer.is_ops:

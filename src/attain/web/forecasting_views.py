@@ -27,7 +27,7 @@ from attain.core.models import Period
 from attain.core.periods import PeriodKind
 from attain.forecasting import actions
 from attain.forecasting import queries as fq
-from attain.forecasting.models import CallCategory
+from attain.forecasting.models import CallCategory, Measure
 from attain.performance import queries as perf
 from attain.web import links
 from attain.web.exports import export_response, wants_export
@@ -136,6 +136,44 @@ def waterfall_chart(steps: list[tuple[str, Decimal | None]]) -> dict[str, Any] |
     }
 
 
+def accuracy_chart(statistical: list[fq.AccuracyRow], methods: list[fq.AccuracyRow]
+                   ) -> dict[str, Any] | None:
+    """Accuracy history: per closed period, what was booked, and each method's forecast as it
+    stood at the start of the period (its first week) and at the start of its last week, so
+    both how far off the early call was and how it converged show."""
+    rows = [*statistical, *methods]
+    if not rows:
+        return None
+    periods = sorted({r.period.pk: r.period for r in rows}.values(), key=lambda p: p.start)
+    index = {p.pk: i for i, p in enumerate(periods)}
+    actual: list[float | None] = [None] * len(periods)
+    lines: dict[str, list[float | None]] = {}
+    for source in dict.fromkeys(r.source for r in rows):
+        by_period: dict[int, list[fq.AccuracyRow]] = {}
+        for row in rows:
+            if row.source == source:
+                by_period.setdefault(row.period.pk, []).append(row)
+        for label, pick in (("first week", 0), ("last week", -1)):
+            line: list[float | None] = [None] * len(periods)
+            for period_id, items in by_period.items():
+                ordered = sorted(items, key=lambda r: r.made_on)
+                line[index[period_id]] = float(ordered[pick].forecast)
+                actual[index[period_id]] = float(ordered[pick].actual)
+            lines[f"{source.capitalize()} ({label})"] = line
+    series: list[dict[str, Any]] = [{"name": "Actual", "type": "bar", "data": actual}]
+    series += [{"name": name, "type": "line", "data": data,
+                "lineStyle": {"type": "dashed" if "first" in name else "solid"}}
+               for name, data in lines.items()]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "type": "scroll"},
+        "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": [p.label for p in periods]},
+        "yAxis": {"type": "value"},
+        "series": series,
+    }
+
+
 def _own_figure(board: list[fq.CallLine], viewer: Viewer, category: str) -> Decimal | None:
     """The viewer's number in a category: their own call, else their roll-up; for a
     company-wide viewer, the sum over the top of the hierarchy."""
@@ -160,14 +198,20 @@ def forecast(request: HttpRequest) -> HttpResponseBase:
     run = fq.run_by_id(_int(request, "run"))
     if _int(request, "run") is not None and run is None:
         raise PermissionDenied("No such forecast run.")
-    visible = list(fq.visible_series(user, as_of, run))
+    measure = request.GET.get("measure", Measure.AMOUNT)
+    if measure not in Measure.values:
+        measure = Measure.AMOUNT
+    every = list(fq.visible_series(user, as_of, run, None))
     chosen_id = _int(request, "series")
-    series = next((s for s in visible if s.pk == chosen_id), None)
+    series = next((s for s in every if s.pk == chosen_id), None)
     if chosen_id is not None and series is None:
         from django.http import Http404
 
         raise Http404("No such forecast series.")
-    series = series or fq.default_series(user, as_of, run)
+    if series is not None:
+        measure = series.measure
+    visible = [s for s in every if s.measure == measure]
+    series = series or fq.default_series(user, as_of, run, measure)
     values = fq.series_values(series) if series is not None else []
     kind = PeriodKind(run.period_kind) if run is not None else PeriodKind.QUARTER
     span, period = perf.current_period(PeriodKind.QUARTER if kind == PeriodKind.QUARTER
@@ -184,16 +228,14 @@ def forecast(request: HttpRequest) -> HttpResponseBase:
     current_pipeline = next((p for p in pipeline if period is not None
                              and p.period.pk == period.pk), None)
     statistical = next((v.point for v in values if v.is_forecast and period is not None
-                        and v.period_id == period.pk), None)
+                        and v.period_id == period.pk), None) if measure == "amount" else None
     at_risk = list(fq.deals_at_risk(user, as_of, run, current_pipeline.period
                                     if current_pipeline else None))
     currency = perf.company_currency()
-    accuracy_rows = fq.statistical_accuracy(user, as_of, series.key) if series else []
-    closed = Period.objects.filter(kind=PeriodKind.QUARTER.value, end__lte=as_of).order_by(
-        "-start")[:8]
-    actuals = {(pid, p.pk): amount for p in closed
-               for pid, (amount, _) in perf.bookings_by_person(user, as_of, p).items()}
-    call_rows = fq.call_accuracy(user, as_of, actuals)
+    accuracy_rows = (fq.statistical_accuracy(user, as_of, series.key, measure) if series
+                     else [])
+    method_rows = fq.pipeline_accuracy(user, as_of) if measure == "amount" else []
+    call_rows = fq.call_accuracy(user, as_of, fq.call_actuals(user, as_of))
     if wants_export(request):
         table = request.GET.get("table", "series")
         if table == "calls":
@@ -209,13 +251,23 @@ def forecast(request: HttpRequest) -> HttpResponseBase:
                 "expected"], [
                 (d.opportunity.name, d.owner.name if d.owner else "", d.amount, d.probability,
                  d.crm_probability, d.expected) for d in at_risk])
+        if table == "accuracy":
+            return export_response(request, "forecast-accuracy", [
+                "forecast_by", "period", "week_of", "forecast", "actual", "error",
+                "pct_error", "low_80", "high_80", "low_95", "high_95"], [
+                (r.source, r.period.label, r.made_on, r.forecast, r.actual, r.error,
+                 r.pct_error, r.low_80, r.high_80, r.low_95, r.high_95)
+                for r in [*accuracy_rows, *method_rows, *call_rows]])
         return export_response(request, "forecast", [
-            "series", "period", "kind", "point", "low_80", "high_80", "low_95", "high_95"], [
-            (series.label if series else "", v.period.label,
+            "series", "measure", "period", "kind", "point", "low_80", "high_80", "low_95",
+            "high_95"], [
+            (series.label if series else "", measure, v.period.label,
              "forecast" if v.is_forecast else "actual", v.point, v.low_80, v.high_80,
              v.low_95, v.high_95) for v in values])
     context = {
         "run": run, "pending_run": fq.pending_run(), "series": series, "visible": visible,
+        "measure": measure, "measures": Measure.choices,
+        "unit": currency if measure == Measure.AMOUNT else "units",
         "values": values, "forecast_values": [v for v in values if v.is_forecast],
         "chart": forecast_chart(values, series.person_id if series else None)
         if values else None,
@@ -234,9 +286,12 @@ def forecast(request: HttpRequest) -> HttpResponseBase:
         "can_run": viewer.can_run_calculations, "as_of": as_of,
         "win_model": run.win_model if run is not None else {},
         "accuracy": fq.summarise(accuracy_rows), "accuracy_rows": accuracy_rows,
+        "method_accuracy": fq.summarise(method_rows),
+        "accuracy_chart": accuracy_chart(accuracy_rows, method_rows),
         "call_accuracy": sorted(  # a leaderboard: most accurate forecaster first
             fq.summarise(call_rows), key=lambda a: (a.wape is None, a.wape or 0, a.source)),
-        "optimistic": fq.optimistic_forecasters(call_rows),
+        "optimistic": sorted({r.source for r in call_rows
+                              if r.person_id in fq.optimistic_forecasters(call_rows)}),
         "gaps": fq.team_gaps(user, as_of, run, next(
             (v.period for v in values if v.is_forecast and v.period.kind == "quarter"), None)),
     }

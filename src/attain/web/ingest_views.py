@@ -4,6 +4,8 @@ a job's progress and problems, download every problem as CSV, and build generic 
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
@@ -12,11 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from attain.ingest import actions, queries
+from attain.ingest import actions, loading, queries
 from attain.ingest.entities import ENTITIES
 from attain.ingest.mappings import MappingError, generic_definition, normalise
 from attain.ingest.models import ImportJob, MappingProfile
@@ -26,6 +30,13 @@ from attain.ingest.reading import (
     describe_size,
     max_upload_bytes,
     read_header,
+)
+from attain.web.exports import (
+    FORMULA_PREFIXES,
+    csv_url,
+    export_format,
+    export_response,
+    wants_export,
 )
 
 DATE_ORDERS = [("", "As the mapping says"), ("auto", "Infer from the file"),
@@ -58,6 +69,26 @@ class UploadForm(forms.Form):
     decimal_separator = forms.ChoiceField(choices=SEPARATORS, required=False,
                                           label="Decimal separator")
     currency = forms.CharField(required=False, max_length=3, label="Default currency")
+    exported_at = forms.DateTimeField(
+        required=False, label="Exported at (company time; dates the stage changes the file "
+                              "implies — default: the upload time)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"},
+                                   format="%Y-%m-%dT%H:%M:%S"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+                       "%Y-%m-%d %H:%M:%S"])
+
+    def clean_exported_at(self) -> str:
+        """The moment as ISO 8601 with the company's offset (a `datetime-local` input has no
+        time zone: it is read in the company's); refused when it lies in the future."""
+        moment = self.cleaned_data.get("exported_at")
+        if moment is None:
+            return ""
+        moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+        if moment > timezone.now():
+            raise forms.ValidationError(
+                f"{timezone.localtime(moment):%Y-%m-%d %H:%M} is in the future; an export "
+                "cannot have been taken then.")
+        return timezone.localtime(moment).isoformat()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +99,7 @@ class UploadForm(forms.Form):
 
 
 @login_required
-def import_list(request: HttpRequest) -> HttpResponse:
+def import_list(request: HttpRequest) -> HttpResponseBase:
     """Past imports, and the upload form (POST starts a job and opens its page)."""
     _require_ops(request)
     refused = ""
@@ -91,8 +122,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
             job = actions.create_import_job(
                 request.user, name=upload.name, content=upload, size=upload.size,
                 mapping_name=data["mapping"], dry_run=data["dry_run"],
-                options={k: data.get(k) for k in ("sheet", "date_order",
-                                                  "decimal_separator", "currency")})
+                options={k: data.get(k) for k in ("sheet", "date_order", "decimal_separator",
+                                                  "currency", "exported_at")})
         except (FileRefused, MappingError, actions.ImportRequestError) as error:
             form.add_error("file" if isinstance(error, FileRefused) else None, str(error))
         else:
@@ -100,16 +131,35 @@ def import_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{kind} #{job.pk} of {job.original_name} is queued.")
             return HttpResponseRedirect(reverse("import-job", args=[job.pk]))
     status = request.GET.get("status") or None
-    page = Paginator(queries.jobs(status=status), 50).get_page(request.GET.get("page"))
+    jobs = queries.jobs(status=status)
+    if request.method == "GET" and wants_export(request):
+        return export_response(
+            request, f"imports{'-' + status if status else ''}",
+            ["job", "file", "mapping", "kind", "status", "rows", "errors", "warnings",
+             "created", "updated", "unchanged", "requested_at", "finished_at", "requested_by",
+             "message"],
+            ((job.pk, job.original_name, job.mapping_name,
+              "dry run" if job.dry_run else "import", job.status, job.rows, job.error_count,
+              job.warning_count, *_totals(job.counts), job.created_at, job.finished_at,
+              job.requested_by.get_username() if job.requested_by else "system", job.message)
+             for job in jobs.iterator()))
+    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
     return render(request, "web/ingest/import_list.html", {
         "form": form, "page": page, "status": status or "",
         "statuses": ImportJob.Status.choices, "max_upload": describe_size(max_upload_bytes()),
+        "csv_url": csv_url(request),
     })
+
+
+def _totals(counts: dict[str, dict[str, int]]) -> tuple[int, int, int]:
+    """Created, updated and unchanged records of a job, over its entities."""
+    return tuple(sum(c.get(k, 0) for c in counts.values())  # type: ignore[return-value]
+                 for k in ("created", "updated", "unchanged"))
 
 
 def _job_context(job: ImportJob) -> dict[str, Any]:
     counts = [{"entity": name.replace("_", " "), **{k: c.get(k, 0) for k in (
-        "created", "updated", "unchanged", "older", "valid", "invalid")}}
+        "created", "updated", "unchanged", "deleted", "older", "valid", "invalid")}}
         for name, c in job.counts.items()]
     return {"job": job, "counts": counts, "progress": queries.progress(job),
             "stalled": queries.is_stalled(job),
@@ -119,11 +169,22 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
 
 
 @login_required
-def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
     """One import: status and progress (polled while it runs), counts, problems."""
     _require_ops(request)
     job = _job_or_404(job_id)
-    return render(request, "web/ingest/import_job.html", _job_context(job))
+    if wants_export(request):
+        context = _job_context(job)
+        return export_response(
+            request, f"import-{job.pk}-counts",
+            ["records", "created", "updated", "unchanged", "deleted", "older", "valid_rows",
+             "invalid_rows"],
+            ([c["entity"], c["created"], c["updated"], c["unchanged"], c["deleted"],
+              c["older"], c["valid"], c["invalid"]] for c in context["counts"]))
+    context = _job_context(job)
+    context["csv_url"] = csv_url(request)
+    context["problems_xlsx_url"] = reverse("import-problems-csv", args=[job.pk]) + "?format=xlsx"
+    return render(request, "web/ingest/import_job.html", context)
 
 
 @login_required
@@ -137,15 +198,35 @@ def import_job_status(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @login_required
-def import_problems_csv(request: HttpRequest, job_id: int) -> FileResponse:
-    """Every problem of the job: severity, row, column, value, problem, entity."""
+def import_problems_csv(request: HttpRequest, job_id: int) -> HttpResponseBase:
+    """Every problem of the job: severity, row, column, value, problem, entity — the CSV
+    report as written (values already neutralised), or `?format=xlsx` as a workbook; the
+    optional `severity` filter (error / warning) applies to both."""
     _require_ops(request)
     job = _job_or_404(job_id)
     path = queries.report_path(job)
     if path is None:
         raise Http404("This import has no problem report")
-    return FileResponse(path.open("rb"), as_attachment=True,
-                        filename=f"import-{job.pk}-problems.csv", content_type="text/csv")
+    severity = request.GET.get("severity", "")
+    if not severity and export_format(request) in {None, "csv"}:
+        return FileResponse(path.open("rb"), as_attachment=True,
+                            filename=f"import-{job.pk}-problems.csv", content_type="text/csv")
+
+    def rows() -> Iterator[list[Any]]:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            for cells in reader:
+                if severity and cells[0] != severity:
+                    continue
+                row: list[Any] = list(cells)
+                row[1] = int(cells[1]) if cells[1].isdigit() else cells[1]
+                if row[3].startswith("'") and row[3][1:].startswith(FORMULA_PREFIXES):
+                    row[3] = row[3][1:]  # the report's neutralising quote; export adds its own
+                yield row
+
+    return export_response(request, f"import-{job.pk}-problems{'-' + severity if severity else ''}",
+                           loading.REPORT_HEADER, rows())
 
 
 @login_required
@@ -180,11 +261,18 @@ def import_job_rerun(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @login_required
-def mapping_list(request: HttpRequest) -> HttpResponse:
+def mapping_list(request: HttpRequest) -> HttpResponseBase:
     _require_ops(request)
+    mappings = queries.mappings()
+    if wants_export(request):
+        return export_response(
+            request, "import-mappings",
+            ["name", "label", "kind", "entities", "description"],
+            ((m.name, m.label, "built-in" if m.builtin else "saved profile",
+              ", ".join(m.entities), m.description) for m in mappings))
     return render(request, "web/ingest/mapping_list.html", {
-        "mappings": queries.mappings(),
-        "profiles": {p.name: p for p in queries.profiles()},
+        "mappings": mappings, "profiles": {p.name: p for p in queries.profiles()},
+        "csv_url": csv_url(request),
     })
 
 

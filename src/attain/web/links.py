@@ -29,11 +29,13 @@ def opportunities_url(*, owner: int | None = None, stage: str | None = None,
                       status: str | None = None, team: int | None = None,
                       manager: int | None = None, segment: str | None = None,
                       source: str | None = None, created: tuple[date, date] | None = None,
-                      closed: tuple[date, date] | None = None) -> str:
-    """Opportunities behind a figure; `created`/`closed` are half-open [start, end) days."""
+                      closed: tuple[date, date] | None = None, product: str | None = None
+                      ) -> str:
+    """Opportunities behind a figure; `created`/`closed` are half-open [start, end) days;
+    `product` is a product name as pipeline analytics counts it."""
     return _with_query(
         reverse("opportunities"), owner=owner, stage=stage, status=status, team=team,
-        manager=manager, segment=segment, source=source,
+        manager=manager, segment=segment, source=source, product=product,
         created_from=created[0].isoformat() if created else None,
         created_to=created[1].isoformat() if created else None,
         close_from=closed[0].isoformat() if closed else None,

@@ -8,6 +8,7 @@ through `performance.actions` and are for sales operations only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,10 +17,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, json_script
 from django.views.decorators.http import require_POST
 
 from attain.core.models import Period
@@ -30,10 +35,18 @@ from attain.performance import actions
 from attain.performance import queries as perf
 from attain.performance.models import Quota
 from attain.web import charts, links
-from attain.web.exports import csv_response, csv_url, wants_csv
+from attain.web.exports import csv_url, export_response, wants_export
+from attain.web.templatetags import performance_figures as figure_filters
+from attain.web.templatetags.figures import percent
 from attain.web.viewer import Viewer, viewer_of
 
 CHOICE_KINDS = (PeriodKind.QUARTER, PeriodKind.MONTH, PeriodKind.YEAR, PeriodKind.WEEK)
+# Rows a table shows at once (`?page=`); medians, ranks, totals and exports cover every row.
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, rows: Sequence[Any] | QuerySet[Any]) -> Page[Any]:
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def today() -> date:
@@ -102,7 +115,9 @@ def _person_links(row: Any, period: Period) -> dict[str, str]:
         "won": _opportunities_url(owner=row.person_id, status="won", period=period),
         "closed": _opportunities_url(owner=row.person_id, status="closed", period=period),
         "open": _opportunities_url(owner=row.person_id, status="open", period=period),
-        "created": links.opportunities_url(owner=row.person_id),
+        # pipeline created in the period: deals created in [start, end)
+        "created": links.opportunities_url(owner=row.person_id,
+                                           created=(period.start, period.end)),
     }
 
 
@@ -110,7 +125,7 @@ def _person_links(row: Any, period: Period) -> dict[str, str]:
 
 
 @login_required
-def attainment_dashboard(request: HttpRequest) -> HttpResponse:
+def attainment_dashboard(request: HttpRequest) -> HttpResponseBase:
     """Attainment and pacing of everyone the viewer may see in a period: totals, the histogram,
     the trend, the people table and the managers' roll-ups."""
     as_of = today()
@@ -118,20 +133,30 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponse:
     period, team, span = filters["period"], filters["team"], filters["span"]
     run = perf.latest_performance_run()
     team_id = team.pk if team else None
-    rows = perf.person_performance(request.user, as_of, run, period, team_id=team_id)
+    # sorting, the band filter, paging, totals and the histogram are done by the database
+    rows = perf.person_performance_rows(request.user, as_of, run, period, team_id=team_id)
     low, high = _int(request, "min"), _int(request, "max")
-    shown = [r for r in rows
-             if (low is None or (r.attainment_pct is not None and r.attainment_pct >= low))
-             and (high is None or (r.attainment_pct is not None and r.attainment_pct < high))]
-    if wants_csv(request):
-        return csv_response(
-            f"attainment-{period.label if period else 'none'}.csv",
+    shown = perf.person_performance_rows(request.user, as_of, run, period, team_id=team_id,
+                                         min_pct=low, max_pct=high)
+    if wants_export(request) and request.GET.get("table") == "rollups":
+        rolled = [] if team_id or period is None else perf.manager_rollups(
+            request.user, as_of, run, period)
+        return export_response(
+            request, f"attainment-rollups-{period.label if period else 'none'}",
+            ["manager_id", "manager", "team", "quota", "quota_from", "bookings",
+             "attainment_pct", "pace_pct", "coverage", "currency"],
+            ((r.manager_id, r.manager.name, r.team.name if r.team else "", r.quota,
+              r.quota_source, r.bookings, r.attainment_pct, r.pace_pct, r.coverage, r.currency)
+             for r in rolled))
+    if wants_export(request):
+        return export_response(
+            request, f"attainment-{period.label if period else 'none'}",
             ["person_id", "name", "team", "quota", "bookings", "booking_count",
              "attainment_pct", "expected_to_date", "pace_pct", "open_pipeline", "coverage",
              "currency"],
             ((r.person_id, r.person.name, r.team.name if r.team else "", r.quota, r.bookings,
               r.booking_count, r.attainment_pct, r.expected_to_date, r.pace_pct,
-              r.open_pipeline, r.coverage, r.currency) for r in shown),
+              r.open_pipeline, r.coverage, r.currency) for r in shown.iterator(2000)),
         )
     context: dict[str, Any] = {**filters, **_freshness(), "run": run, "csv_url": csv_url(request),
                                "currency": perf.company_currency(), "band_low": low,
@@ -148,7 +173,8 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponse:
     rollups = [] if team_id else perf.manager_rollups(request.user, as_of, run, period)
     context |= {
         "totals": totals,
-        "rows": [{"row": r, "links": _person_links(r, period)} for r in shown],
+        "page": (page := _page(request, shown)),
+        "rows": [{"row": r, "links": _person_links(r, period)} for r in page],
         "bands": list(zip(bands, band_links, strict=True)),
         "band_chart": charts.bar_chart(
             [b.label for b in bands], [("People", [b.people for b in bands], band_links)],
@@ -161,6 +187,8 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponse:
                      "bookings_link": links.bookings_url(start=period.start, end=period.end)}
                     for r in rollups],
         "bookings_link": links.bookings_url(start=period.start, end=period.end),
+        "rollups_csv_url": _page_url("performance-attainment", period=period.pk, team=team_id,
+                                     table="rollups", format="csv"),
     }
     return render(request, "web/performance/attainment.html", context)
 
@@ -169,7 +197,7 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def comparison(request: HttpRequest) -> HttpResponse:
+def comparison(request: HttpRequest) -> HttpResponseBase:
     """Reps (or teams, `?by=team`) side by side: every measure against the team's median with
     the rep's percentile, sparklines, a percentile heatmap, and the top and bottom performers."""
     viewer, as_of = _viewer(request), today()
@@ -184,9 +212,9 @@ def comparison(request: HttpRequest) -> HttpResponse:
         if not (viewer.is_manager or viewer.is_company_wide):
             raise PermissionDenied("Team comparison is for managers and company-wide roles.")
         teams = perf.team_performance(request.user, as_of, run, period)
-        if wants_csv(request):
-            return csv_response(
-                f"teams-{period.label if period else 'none'}.csv",
+        if wants_export(request):
+            return export_response(
+                request, f"teams-{period.label if period else 'none'}",
                 ["team", "members", "quota", "bookings", "attainment_pct", "win_rate_pct",
                  "avg_deal_size", "avg_cycle_days", "pipeline_created", "coverage"],
                 ((t.team.name, t.members, t.quota, t.bookings, t.attainment_pct, t.win_rate_pct,
@@ -203,44 +231,74 @@ def comparison(request: HttpRequest) -> HttpResponse:
               [row["link"] for row in context["team_rows"]])])
         return render(request, "web/performance/compare.html", context)
 
-    result = perf.comparison(request.user, as_of, run, period, team.pk if team else None)
-    rows = result["rows"]
-    if wants_csv(request):
+    if wants_export(request):
+        result = perf.comparison(request.user, as_of, run, period, team.pk if team else None)
         header = ["person_id", "name", "team"]
         for m in perf.MEASURES:
             header += [m.key, f"{m.key}_team_median", f"{m.key}_percentile"]
         for s in result["stages"]:
             header += [f"conversion_{s.name}", f"conversion_{s.name}_percentile"]
-        return csv_response(
-            f"comparison-{period.label if period else 'none'}.csv", header,
+        return export_response(
+            request, f"comparison-{period.label if period else 'none'}", header,
             ([r.row.person_id, r.row.person.name, r.row.team.name if r.row.team else "",
               *[v for c in r.cells for v in (c.value, c.median, c.percentile)],
-              *[v for c in r.conversions for v in (c.value, c.percentile)]] for r in rows))
-    top = rows[:3]
-    bottom = [r for r in rows[-3:] if r not in top][::-1]
+              *[v for c in r.conversions for v in (c.value, c.percentile)]]
+             for r in result["rows"]))
+    # one page of rows; medians, percentiles and top/bottom are over every row (database)
+    result = perf.comparison_page(request.user, as_of, run, period, team.pk if team else None,
+                                  request.GET.get("page"), PAGE_SIZE)
+    shown = result["rows"]
     context |= {
         **result,
-        "rows": [{"item": r, "links": _person_links(r.row, period),
-                  "spark_id": f"spark-{r.row.person_id}",
-                  "spark": charts.sparkline_chart(r.sparkline, links.person_url(
-                      r.row.person_id, period.pk))} for r in rows] if period else [],
-        "top": top, "bottom": bottom,
+        "rows": [_comparison_row(r, period) for r in shown] if period else [],
         "heatmap": charts.heatmap_chart(
-            [m.label for m in perf.MEASURES] + [c.measure.label for c in
-                                                (rows[0].conversions if rows else [])],
-            [r.row.person.name for r in rows],
+            [m.label for m in perf.MEASURES] + [c.measure.label for c in shown[0].conversions],
+            [r.row.person.name for r in shown],
             [(x, y, cell.percentile, links.person_url(r.row.person_id, period.pk))
-             for y, r in enumerate(rows)
-             for x, cell in enumerate([*r.cells, *r.conversions])]) if rows and period else None,
+             for y, r in enumerate(shown)
+             for x, cell in enumerate([*r.cells, *r.conversions])]) if shown and period
+        else None,
     }
     return render(request, "web/performance/compare.html", context)
+
+
+def _pctl_class(percentile: int | None) -> str:
+    if percentile is None:
+        return ""
+    return "good" if percentile >= 67 else "fair" if percentile >= 34 else "poor"
+
+
+# which drill-down a measure's figure opens (the person's records behind it)
+_MEASURE_LINK = {"bookings": "bookings", "attainment_pct": "bookings", "win_rate_pct": "closed",
+                 "coverage": "open", "pipeline_created": "created"}
+
+
+def _comparison_row(r: perf.ComparisonRow, period: Period) -> dict[str, Any]:
+    """A table row with every cell's text, link and percentile class worked out here, so the
+    template prints values (50 rows x 10+ cells: no filters, conditions or includes per cell)."""
+    row_links = _person_links(r.row, period)
+    spark_id = f"spark-{r.row.person_id}"
+    cells = [{"sort": "" if c.value is None else c.value, "key": c.measure.key,
+              "link": row_links[_MEASURE_LINK.get(c.measure.key, "won")],
+              "text": figure_filters.measure(c.value, c.measure.kind),
+              "median": figure_filters.measure(c.median, c.measure.kind),
+              "percentile": c.percentile, "pctl_class": _pctl_class(c.percentile)}
+             for c in r.cells]
+    conversions = [{"sort": "" if c.value is None else c.value, "link": row_links["person"],
+                    "text": percent(c.value), "median": percent(c.median),
+                    "percentile": c.percentile} for c in r.conversions]
+    return {"item": r, "links": row_links, "cells": cells, "conversions": conversions,
+            "spark": format_html(
+                '<div class="chart chart-small" data-chart="{}" role="img" '
+                'aria-label="Monthly bookings"></div>{}', spark_id,
+                json_script(charts.sparkline_chart(r.sparkline, row_links["person"]), spark_id))}
 
 
 # --- leaderboards -------------------------------------------------------------------------------
 
 
 @login_required
-def leaderboard(request: HttpRequest) -> HttpResponse:
+def leaderboard(request: HttpRequest) -> HttpResponseBase:
     """Reps ranked on a metric in a period, company-wide or in a team, with rank movement since
     the previous period. Every role sees leaderboards; reps see other reps' names only when the
     company chose named leaderboards, and never a link to another rep's detail."""
@@ -257,35 +315,118 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     names = perf.leaderboard_names()
     anonymise = viewer.is_rep and names == "anonymised"
     run = perf.latest_performance_run()
-    entries = perf.leaderboard(request.user, as_of, run, period, metric,
-                               team.pk if team else None, viewer_person_id=viewer.person_id,
-                               names_for_everyone=not anonymise)
     measure = perf.LEADERBOARD_METRIC_BY_KEY[metric]
-    if wants_csv(request):
-        return csv_response(
-            f"leaderboard-{metric}-{period.label if period else 'none'}.csv",
+    if wants_export(request):
+        entries = perf.leaderboard(request.user, as_of, run, period, metric,
+                                   team.pk if team else None,
+                                   viewer_person_id=viewer.person_id,
+                                   names_for_everyone=not anonymise)
+        return export_response(
+            request, f"leaderboard-{metric}-{period.label if period else 'none'}",
             ["rank", "previous_rank", "movement", "name", "team", metric],
             ((e.rank, e.previous_rank, e.movement, e.name, "" if e.anonymised else e.team,
               e.value) for e in entries))
+    # one page, ranked by the database
+    board = perf.leaderboard_page(request.user, as_of, run, period, metric,
+                                  team.pk if team else None, viewer_person_id=viewer.person_id,
+                                  names_for_everyone=not anonymise,
+                                  page_number=request.GET.get("page"), page_size=PAGE_SIZE)
+    shown, top = board["entries"], board["top"]
     may_open = viewer.is_manager or viewer.is_company_wide
-    visible = (set(Person.objects.visible_to(request.user, as_of)
-                   .values_list("pk", flat=True)) if may_open else set())
+    visible = (set(Person.objects.visible_to(request.user, as_of).filter(
+        pk__in={e.person_id for e in (*shown, *top)}).values_list("pk", flat=True))
+        if may_open else set())
+
+    def link(e: perf.LeaderboardEntry) -> str | None:
+        return (links.person_url(e.person_id, period.pk)
+                if period and (e.is_viewer or e.person_id in visible) else None)
+
+    mine = board["viewer_entry"]
     context = {
         **filters, **_freshness(), "run": run, "team": team, "teams": all_teams,
+        "page": board["page"], "viewer_entry": mine,
+        "viewer_page": _page_url("performance-leaderboard", period=period.pk if period else None,
+                                 team=team.pk if team else None, metric=metric,
+                                 page=board["viewer_page"]) if mine else None,
         "metric": measure, "metrics": perf.LEADERBOARD_METRICS, "anonymised": anonymise,
         "names_setting": names, "csv_url": csv_url(request), "currency": perf.company_currency(),
         "previous": perf.previous_period(period) if period else None,
-        "entries": [{"entry": e, "link": links.person_url(e.person_id, period.pk)
-                     if period and (e.is_viewer or e.person_id in visible) else None}
-                    for e in entries],
+        "entries": [{"entry": e, "link": link(e)} for e in shown],
         "chart": charts.bar_chart(
-            [e.name for e in entries[:15]],
-            [(measure.label, [e.value for e in entries[:15]],
-              [links.person_url(e.person_id, period.pk)
-               if period and (e.is_viewer or e.person_id in visible) else None
-               for e in entries[:15]])]) if entries else None,
+            [e.name for e in top],
+            [(measure.label, [e.value for e in top], [link(e) for e in top])]) if top else None,
     }
     return render(request, "web/performance/leaderboard.html", context)
+
+
+# --- bookings by region and category -----------------------------------------------------------
+
+
+def _breakdown_bookings_url(period: Period | None, dimension: str, value: str) -> str:
+    """The order lines behind one breakdown figure: booked in the period (any day without
+    one), of that region or category (the bookings list honours `region=`/`category=`)."""
+    base = links.bookings_url(start=period.start if period else None,
+                              end=period.end if period else None)
+    if not value:
+        return base
+    return f"{base}{'&' if '?' in base else '?'}{urlencode({dimension: value})}"
+
+
+@login_required
+def bookings_breakdown(request: HttpRequest) -> HttpResponseBase:
+    """Bookings of a period by region or by category (`?dimension=`), with each one's share,
+    and the same by fiscal year and for all the data side by side, every figure linked to its
+    order lines. Every order line counts, owned by a rep or not, so the page is for
+    company-wide roles."""
+    viewer, as_of = _viewer(request), today()
+    if not viewer.is_company_wide:
+        raise PermissionDenied("Company bookings by region and category are for company-wide "
+                               "roles.")
+    filters = _filters(request, as_of)
+    period = filters["period"]
+    dimensions = dict(perf.BREAKDOWN_DIMENSIONS)
+    dimension = request.GET.get("dimension", "region")
+    if dimension not in dimensions:
+        dimension = "region"
+    run = perf.latest_performance_run()
+    total, rows = perf.bookings_breakdown(request.user, run, period, dimension)
+    years = perf.bookings_breakdown_years(request.user, run, dimension)
+    values = sorted({r.value for _, _, year_rows in years for r in year_rows})
+    if wants_export(request) and request.GET.get("table") == "years":
+        return export_response(
+            request, f"bookings-by-{dimension}-and-year",
+            ["year", dimension, "amount", "order_lines", "currency"],
+            ((y.label if y else "All years", r.value or "(none)", r.amount, r.booking_count,
+              r.currency)
+             for y, year_total, year_rows in years
+             for r in [*year_rows, *([year_total] if year_total else [])]))
+    if wants_export(request):
+        return export_response(
+            request, f"bookings-by-{dimension}-{period.label if period else 'none'}",
+            ["period", dimension, "amount", "order_lines", "share_pct", "currency"],
+            ((period.label if period else "", r.value or "(none)", r.amount, r.booking_count,
+              r.share_pct, r.currency) for r in rows))
+    currency = perf.company_currency()
+    row_links = [_breakdown_bookings_url(period, dimension, r.value) for r in rows]
+    matrix = [{"label": y.label if y else "All years", "total": year_total,
+               "link": _breakdown_bookings_url(y, dimension, ""),
+               "cells": [next(({"row": r, "link": _breakdown_bookings_url(y, dimension, v)}
+                               for r in year_rows if r.value == v), None) for v in values]}
+              for y, year_total, year_rows in years]
+    return render(request, "web/performance/bookings.html", {
+        **filters, **_freshness(), "run": run, "currency": currency, "dimension": dimension,
+        "dimension_label": dimensions[dimension], "dimensions": perf.BREAKDOWN_DIMENSIONS,
+        "total": total, "rows": list(zip(rows, row_links, strict=True)),
+        "total_link": _breakdown_bookings_url(period, dimension, "") if period else "",
+        "values": values, "matrix": matrix, "csv_url": csv_url(request),
+        "years_csv_url": _page_url("performance-bookings", dimension=dimension,
+                                   period=period.pk if period else None, table="years",
+                                   format="csv"),
+        "chart": charts.bar_chart(
+            [r.value or "(none)" for r in rows],
+            [(f"Bookings ({currency})", [r.amount for r in rows], row_links)]) if rows else None,
+        "extra_params": [("dimension", dimension)],
+    })
 
 
 # --- quotas (sales operations) ------------------------------------------------------------------
@@ -297,7 +438,7 @@ def _require_company_wide(viewer: Viewer) -> None:
 
 
 @login_required
-def quotas(request: HttpRequest) -> HttpResponse:
+def quotas(request: HttpRequest) -> HttpResponseBase:
     """Quotas of a period (optionally one team's), their versions, and for sales operations the
     forms to set a quota, allocate a team number and choose how leaderboards show names."""
     viewer, as_of = _viewer(request), today()
@@ -305,9 +446,9 @@ def quotas(request: HttpRequest) -> HttpResponse:
     filters = _filters(request, as_of)
     period, team = filters["period"], filters["team"]
     rows = perf.quota_rows(request.user, as_of, period, team_id=team.pk if team else None)
-    if wants_csv(request):
-        return csv_response(
-            f"quotas-{period.label if period else 'none'}.csv",
+    if wants_export(request):
+        return export_response(
+            request, f"quotas-{period.label if period else 'none'}",
             ["quota_id", "person", "team", "period", "amount", "currency", "versions"],
             ((q.pk, q.person.name if q.person else "", q.team.name if q.team else "",
               q.period.label, q.amount, q.currency, q.version_count) for q in rows))

@@ -17,7 +17,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,14 +34,17 @@ from attain.pipeline import queries as pq
 from attain.pipeline.metrics import AGE_BAND_LABELS, CATALOGUE, CYCLE_BAND_LABELS, ratio_pct
 from attain.pipeline.models import ScopeKind
 from attain.web import charts, links
-from attain.web.exports import csv_response, wants_csv
+from attain.web.exports import export_response, wants_export
 from attain.web.viewer import viewer_of
 
 WINLOSS_DIMENSIONS = (("loss_reason", "Loss reason"), ("source", "Source"),
                       ("segment", "Segment"), ("product", "Product"), ("deal_type", "Deal type"),
                       ("deal_size", "Deal size"))
 SEGMENT_LABELS = dict(Segment.choices)
+# Win/loss dimensions the opportunities list can filter on (a drill-down keeps the value).
+DRILLABLE = ("source", "segment", "product")
 HEATMAP_ROWS = 40
+PERSON_CHOICES = 300  # at most this many people in the person filter (see PipelineFilters)
 
 
 def today() -> date:
@@ -72,9 +77,7 @@ class PipelineFilters(forms.Form):
                         *((t.pk, t.name) for t in pq.selectable_teams(user, as_of))]
         person = self.fields["person"]
         assert isinstance(person, forms.TypedChoiceField)
-        people = Person.objects.visible_to(user, as_of).filter(
-            role__in=[Role.REP, Role.MANAGER]).order_by("name").values_list("pk", "name")
-        person.choices = [("", "Everyone"), *people]
+        person.choices = [("", "Everyone"), *self._people(data, user, as_of)]
         for name in pq.SLICE_DIMENSIONS:
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)
@@ -82,6 +85,25 @@ class PipelineFilters(forms.Form):
             label = (lambda v: SEGMENT_LABELS.get(v, v or "(none)")) if name == "segment" else (
                 lambda v: v or "(none)")
             field.choices = [("", f"Any {name}"), *((v, label(v)) for v in values)]
+
+    def _people(self, data: Any, user: Any, as_of: date) -> list[tuple[int, str]]:
+        """The people the person filter offers: those the viewer may see, narrowed to the chosen
+        team or manager's subtree; when more than PERSON_CHOICES remain (a company of
+        thousands of reps), only managers and the person asked for — a rep is reached through
+        their team, or from the people table, which links every row."""
+        people = Person.objects.visible_to(user, as_of).filter(role__in=[Role.REP, Role.MANAGER])
+        raw = {name: str((data or {}).get(name, "")) for name in ("team", "manager", "person")}
+        if raw["team"].isdigit():
+            people = people.filter(pk__in=pq.team_member_ids(int(raw["team"]), as_of))
+        elif raw["manager"].isdigit():
+            from attain.people.visibility import subtree_ids
+
+            people = people.filter(pk__in=subtree_ids(int(raw["manager"]), as_of))
+        if people.count() > PERSON_CHOICES:
+            asked = int(raw["person"]) if raw["person"].isdigit() else None
+            people = people.filter(Q(role=Role.MANAGER) | Q(pk=asked))
+            self.fields["person"].help_text = "Managers only: choose a team to pick a rep."
+        return list(people.order_by("name").values_list("pk", "name"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -117,7 +139,7 @@ class Selection:
                  ScopeKind.TEAM: {"team": self.scope.id},
                  ScopeKind.MANAGER: {"manager": self.scope.id}}.get(self.scope.kind, {})
         sliced = ({self.slice_dim: self.slice_value}
-                  if self.slice_dim in ("segment", "source") else {})
+                  if self.slice_dim in ("segment", "source", "product") else {})
         return links.opportunities_url(**{**scope, **sliced, **extra})
 
 
@@ -186,11 +208,9 @@ def _dashboard_context(request: HttpRequest, as_of: date) -> dict[str, Any]:
                       "label": SEGMENT_LABELS.get(r.value, r.value) if key == "segment"
                       else (r.value or "(none)"),
                       "won_link": sel.link(status="won", closed=span,
-                                           **({key: r.value} if key in ("source", "segment")
-                                              else {})),
+                                           **({key: r.value} if key in DRILLABLE else {})),
                       "lost_link": sel.link(status="lost", closed=span,
-                                            **({key: r.value} if key in ("source", "segment")
-                                               else {}))}
+                                            **({key: r.value} if key in DRILLABLE else {}))}
                      for r in pq.breakdown(run, scope, period, key)]
                for key, _ in WINLOSS_DIMENSIONS}
     reasons = [w for w in winloss["loss_reason"] if w["row"].lost_count]
@@ -291,12 +311,13 @@ def _bottleneck_url(request: HttpRequest) -> str:
     return f"{reverse('pipeline-bottlenecks')}?{query.urlencode()}"
 
 
-def _dashboard_csv(context: dict[str, Any], table: str) -> HttpResponse:
+def _dashboard_export(request: HttpRequest, context: dict[str, Any], table: str
+                      ) -> HttpResponseBase:
     sel: Selection = context["sel"]
     label = f"{sel.scope.label}-{sel.period.label if sel.period else 'none'}"
     if table == "funnel":
-        return csv_response(
-            f"pipeline-funnel-{label}.csv",
+        return export_response(
+            request, f"pipeline-funnel-{label}",
             ["stage", "reached_cohort", "still_open", "cohort_conversion_pct", "entered",
              "advanced", "lost", "flow_conversion_pct", "stays", "mean_days", "median_days"],
             ((r["row"].stage.name, r["row"].reached, r["row"]._n("cohort_open"),
@@ -306,8 +327,8 @@ def _dashboard_csv(context: dict[str, Any], table: str) -> HttpResponse:
               r["row"].facts.stay_days_median if r["row"].facts else None)
              for r in context["funnel_rows"]))
     if table == "reps":
-        return csv_response(
-            f"pipeline-rep-conversion-{label}.csv",
+        return export_response(
+            request, f"pipeline-rep-conversion-{label}",
             ["person", "created", "created_amount", "won", "won_amount", "lost",
              "win_rate_pct", "average_deal_size", "median_cycle_days", "currency",
              *[f"{s.name} flow conversion %" for s in context["heat_stages"]]],
@@ -316,8 +337,8 @@ def _dashboard_csv(context: dict[str, Any], table: str) -> HttpResponse:
               r["fig"].deal_size, r["fig"].cycle_median, context["currency"], *r["cells"])
              for r in context["rep_rows"]))
     if table == "winloss":
-        return csv_response(
-            f"pipeline-winloss-{label}.csv",
+        return export_response(
+            request, f"pipeline-winloss-{label}",
             ["dimension", "value", "won", "won_amount", "lost", "lost_amount", "win_rate_pct",
              "currency"],
             ((key, w["row"].value, w["row"].won_count, w["row"].won_amount, w["row"].lost_count,
@@ -325,27 +346,34 @@ def _dashboard_csv(context: dict[str, Any], table: str) -> HttpResponse:
              for key, _, rows in [("loss_reason", "", context["reasons"]), *context["winloss"]]
              for w in rows))
     if table == "trend":
-        return csv_response(
-            f"pipeline-created-{label}.csv",
+        return export_response(
+            request, f"pipeline-created-{label}",
             ["month", "created", "created_amount", "won", "won_amount", "lost", "currency"],
             ((r["period"].label, r["fig"].created_count, r["fig"].created_amount,
               r["fig"].won_count, r["fig"].won_amount, r["fig"].lost_count,
               context["currency"]) for r in context["trend_rows"]))
+    if table == "aging":
+        return export_response(
+            request, f"pipeline-aging-{sel.scope.label}",
+            ["age_band", "open_deals", "open_amount", "currency"],
+            ((a["label"], a["row"].open_count if a["row"] else 0,
+              a["row"].open_amount if a["row"] else Decimal("0.00"), context["currency"])
+             for a in context["aging"]))
     raise Http404(f"No table {table!r} to export")
 
 
 @login_required
-def pipeline_dashboard(request: HttpRequest) -> HttpResponse:
+def pipeline_dashboard(request: HttpRequest) -> HttpResponseBase:
     """The pipeline dashboard of the viewer's scope (or a team or person they may see)."""
     as_of = today()
     context = _dashboard_context(request, as_of)
-    if wants_csv(request):
-        return _dashboard_csv(context, request.GET.get("table", "funnel"))
+    if wants_export(request):
+        return _dashboard_export(request, context, request.GET.get("table", "funnel"))
     return render(request, "web/pipeline/dashboard.html", context)
 
 
 @login_required
-def pipeline_bottlenecks(request: HttpRequest) -> HttpResponse:
+def pipeline_bottlenecks(request: HttpRequest) -> HttpResponseBase:
     """Where deals get stuck: for each person of the scope, the stage furthest from their team,
     and each team against the company; leads that arrive but do not qualify."""
     as_of = today()
@@ -388,9 +416,9 @@ def pipeline_bottlenecks(request: HttpRequest) -> HttpResponse:
                       "stage_name": names.get(r.stage_id, "leads")}
                      for r in pq.bottlenecks(run, ScopeKind.TEAM, teams, sel.period)
                      if r.is_worst]
-    if wants_csv(request):
-        return csv_response(
-            f"bottlenecks-{sel.scope.label}-{sel.period.label if sel.period else ''}.csv",
+    if wants_export(request):
+        return export_response(
+            request, f"bottlenecks-{sel.scope.label}-{sel.period.label if sel.period else ''}",
             ["person", "benchmark", "kind", "stage", "conversion", "benchmark_conversion",
              "days", "benchmark_days", "conversion_gap", "days_gap", "score", "is_worst",
              "volume"],

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from attain.web import (
+    compensation_views,
     forecasting_views,
     ingest_views,
     performance_views,
@@ -33,6 +34,8 @@ urlpatterns = [
     path("performance/compare/", performance_views.comparison, name="performance-compare"),
     path("performance/leaderboard/", performance_views.leaderboard,
          name="performance-leaderboard"),
+    path("performance/bookings/", performance_views.bookings_breakdown,
+         name="performance-bookings"),
     path("performance/quotas/", performance_views.quotas, name="performance-quotas"),
     path("performance/quotas/<int:quota_id>/", performance_views.quota_detail,
          name="performance-quota"),
@@ -67,4 +70,5 @@ urlpatterns = [
     path("forecast/", forecasting_views.forecast, name="forecast"),
     path("forecast/calls/", forecasting_views.forecast_call, name="forecast-call"),
     path("runs/forecast/", forecasting_views.run_forecast, name="forecast-run"),
+    *compensation_views.urlpatterns,
 ]

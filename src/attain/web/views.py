@@ -21,9 +21,10 @@ from attain.core.periods import FiscalSpan, PeriodKind
 from attain.crm import queries as crm_queries
 from attain.people.models import Person
 from attain.performance import queries as perf
+from attain.pipeline import queries as pipeline_queries
 from attain.web import dashboards, links
 from attain.web.exports import csv_url, export_response, wants_export
-from attain.web.forms import AttainmentFilters, BookingFilters, OpportunityFilters
+from attain.web.forms import BookingFilters, OpportunityFilters
 from attain.web.viewer import Viewer, viewer_of
 
 PAGE_SIZE = 50
@@ -96,11 +97,11 @@ def _bookings_export(request: HttpRequest, name: str, bookings: Any) -> HttpResp
     return export_response(
         request, name,
         ["booked_on", "booking", "owner", "opportunity", "product", "quantity", "amount",
-         "currency"],
+         "currency", "invoiced_on", "paid_on", "cancelled_on"],
         ((b.booked_on, b.external_id, b.owner.name if b.owner else "",
           b.opportunity.name if b.opportunity else "", b.product.name if b.product else "",
-          b.quantity, b.amount, b.currency)
-         for b in bookings.select_related("opportunity").iterator()),
+          b.quantity, b.amount, b.currency, b.invoiced_on, b.paid_on, b.cancelled_on)
+         for b in bookings.select_related("opportunity", "owner", "product").iterator()),
     )
 
 
@@ -111,14 +112,17 @@ def opportunity_list(request: HttpRequest) -> HttpResponseBase:
     rows = (crm_queries.opportunities(request.user, as_of, **form.query_params(),
                                       ordering="close_date")
             if form.is_valid() else crm_queries.opportunities(request.user, as_of).none())
+    if request.GET.get("product"):  # drill-down from pipeline analytics "by product"
+        rows = pipeline_queries.opportunities_of_product(rows, request.GET["product"])
     if wants_export(request):
         return export_response(
             request, "opportunities",
             ["id", "external_id", "name", "account", "owner", "stage", "amount", "currency",
-             "close_date", "is_closed", "is_won"],
+             "close_date", "is_closed", "is_won", "product", "partner"],
             ((o.pk, o.external_id, o.name, o.account.name if o.account else "",
               o.owner.name if o.owner else "", o.stage.name, o.amount, o.currency,
-              o.close_date, o.is_closed, o.is_won) for o in rows.iterator()),
+              o.close_date, o.is_closed, o.is_won, o.product.name if o.product else "",
+              o.partner) for o in rows.select_related("product").iterator()),
         )
     return render(request, "web/opportunity_list.html", {
         "form": form, "page": _page(request, rows), "csv_url": csv_url(request),
@@ -133,12 +137,27 @@ def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpRespons
     if opportunity is None:
         raise Http404("No such opportunity")
     bookings = crm_queries.bookings(request.user, as_of, opportunity_id=opportunity.pk)
+    history = opportunity.stage_changes.select_related("from_stage", "to_stage")
+    splits = opportunity.splits.select_related("person").order_by("kind", "-percent", "person")
+    table = request.GET.get("table", "")
+    if wants_export(request) and table == "history":
+        return export_response(
+            request, f"stage-history-{opportunity.external_id}",
+            ["changed_at", "from_stage", "to_stage", "amount", "currency", "close_date"],
+            ((c.changed_at, c.from_stage.name if c.from_stage else "", c.to_stage.name,
+              c.amount, opportunity.currency if c.amount is not None else "", c.close_date)
+             for c in history))
+    if wants_export(request) and table == "splits":
+        return export_response(
+            request, f"splits-{opportunity.external_id}", ["person", "kind", "percent"],
+            ((s.person.name, s.kind, s.percent) for s in splits))
     if wants_export(request):
         return _bookings_export(request, f"bookings-{opportunity.external_id}", bookings)
     return render(request, "web/opportunity_detail.html", {
-        "opportunity": opportunity,
-        "history": list(opportunity.stage_changes.all()),
+        "opportunity": opportunity, "history": list(history), "splits": list(splits),
         "bookings": bookings, "bookings_csv_url": csv_url(request),
+        "history_csv_url": f"{request.path}?table=history&format=csv",
+        "splits_csv_url": f"{request.path}?table=splits&format=csv",
     })
 
 
@@ -148,6 +167,9 @@ def booking_list(request: HttpRequest) -> HttpResponseBase:
     form = BookingFilters(request.GET, user=request.user, as_of=as_of)
     rows = (crm_queries.bookings(request.user, as_of, **form.query_params())
             if form.is_valid() else crm_queries.bookings(request.user, as_of).none())
+    for dimension in ("region", "category"):  # drill-down from the bookings breakdown
+        if request.GET.get(dimension):
+            rows = perf.bookings_of(rows, dimension, request.GET[dimension])
     if wants_export(request):
         return _bookings_export(request, "bookings", rows)
     return render(request, "web/booking_list.html", {
@@ -158,37 +180,13 @@ def booking_list(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def attainment(request: HttpRequest) -> HttpResponseBase:
-    """Quota attainment of everyone the viewer may see, for a period, optionally in a band."""
-    viewer, as_of = _viewer(request), today()
-    if not (viewer.is_manager or viewer.is_company_wide):
-        raise PermissionDenied("Attainment tables are for managers and company-wide roles.")
-    span, period = _period_from(request, as_of)
-    form = AttainmentFilters(request.GET)
-    band = form.cleaned_data if form.is_valid() else {}
-    rows = [
-        r for r in perf.attainment(request.user, as_of, span, period,
-                                   exclude_person_id=None if viewer.is_company_wide
-                                   else viewer.person_id)
-        if (band.get("min") is None or (r.pct is not None and r.pct >= band["min"]))
-        and (band.get("max") is None or (r.pct is not None and r.pct < band["max"]))
-    ]
-    if wants_export(request):
-        return export_response(
-            request, f"attainment-{span.label}",
-            ["person_id", "name", "role", "quota", "bookings", "booking_count", "attainment_pct",
-             "currency"],
-            ((r.person_id, r.name, r.role, r.quota, r.bookings, r.booking_count, r.pct,
-              r.currency) for r in rows),
-        )
-    period_id = period.pk if period else None
-    return render(request, "web/attainment.html", {
-        "span": span, "period": period, "form": form, "band": band,
-        "rows": [{"row": r, "person_link": links.person_url(r.person_id, period_id),
-                  "bookings_link": links.bookings_url(owner=r.person_id, start=span.start,
-                                                      end=span.end)} for r in rows],
-        "periods": perf.period_choices(PeriodKind.QUARTER), "csv_url": csv_url(request),
-        "latest_run": perf.latest_bookings_run(),
-    })
+    """The old attainment table: now the performance dashboard (`/performance/`), which shows
+    the same people with quota, bookings, attainment, pacing and coverage from the performance
+    run, exports CSV and XLSX, and scopes every role. `?period=&min=&max=&format=` carry over
+    unchanged (the same names there), so bookmarks and exported links keep working."""
+    query = request.GET.urlencode()
+    target = reverse("performance-attainment")
+    return HttpResponseRedirect(f"{target}?{query}" if query else target)
 
 
 @login_required

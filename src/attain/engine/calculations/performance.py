@@ -50,7 +50,7 @@ from attain.engine.backends.base import Backend
 from attain.engine.calculations.bookings import missing_rates
 from attain.engine.decimals import round_half_even
 from attain.engine.errors import EngineError, MissingExchangeRateError, MissingRate
-from attain.engine.schemas import MONEY, conform, require_unique
+from attain.engine.schemas import MONEY, PERF_BOOKING_LINES, conform, require_unique
 
 MAX_DEPTH = 8
 FAR_FUTURE = date(9999, 12, 31)
@@ -581,4 +581,86 @@ def coverage_ratio(open_pipeline: Decimal, quota: Decimal | None, bookings: Deci
     return (open_pipeline / (quota - bookings)).quantize(CENT)
 
 
-__all__ = ["compute_performance", "person_performance", "quotas_in_force", "ratio_pct"]
+# --- bookings by region and category -------------------------------------------------------------
+
+BOOKING_LINES = PERF_BOOKING_LINES.schema
+BREAKDOWN_DIMENSIONS = ("region", "category")
+ALL_TIME = 0  # the breakdown's period id for every order line of the data
+BOOKINGS_BREAKDOWN = pa.schema([
+    pa.field("period_id", pa.int64(), nullable=False),
+    pa.field("dimension", pa.string(), nullable=False),  # "" = every order line of the period
+    pa.field("value", pa.string(), nullable=False),
+    pa.field("amount", MONEY, nullable=False),
+    pa.field("booking_count", pa.int64(), nullable=False),
+])
+
+
+def _line_months(lines: ir.Table) -> ir.Table:
+    return lines.mutate(month_start=lines.booked_on.truncate("M").cast(dt.date))
+
+
+def missing_line_rates(lines: ir.Table, rates: ir.Table) -> ir.Table:
+    """(currency, month_start, booking_count) of order lines that cannot be converted."""
+    needed = _line_months(lines).group_by(["currency", "month_start"]).aggregate(
+        booking_count=ibis._.count())
+    return needed.anti_join(rates, ["currency", "month_start"]).order_by(
+        ["currency", "month_start"])
+
+
+def bookings_breakdown(lines: ir.Table, rates: ir.Table, periods: ir.Table) -> ir.Table:
+    """Every order line (owned or not) of each period, and of all the data (period ALL_TIME), in
+    total (dimension "") and by region and by category: the exact amounts converted at the rate
+    of the booking's month, summed exactly, rounded once to cents half to even; and how many
+    lines.
+
+    Worked example (USD company, EUR 1.10 in March 2026): lines 100.0050 EUR West/Tech on
+    2026-03-02 and 20.0049 USD East/Tech on 2026-03-09 give March: total 110.00550 + 20.0049 =
+    130.01040 -> 130.01 (2 lines); West 110.00550 -> 110.01 (past the half cent, so up);
+    East 20.0049 -> 20.00; Tech 130.01 (2 lines). Rounding once matters: three lines of
+    0.0050 USD are 0.0150 -> 0.02 together, where rounding each (0.00, half to even) gives 0.00.
+    """
+    months = _line_months(lines)
+    converted = months.join(rates, ["currency", "month_start"]).select(
+        # (19, 4) and (18, 8) have no common type: widen the amount to (23, 8) first
+        "booked_on", "region", "category",
+        exact=months.amount.cast(dt.Decimal(23, 8)) * rates.rate)
+    in_period = converted.join(periods, [converted.booked_on >= periods.start,
+                                         converted.booked_on < periods.end])
+    columns = ("period_id", "region", "category", "exact")
+    in_period = ibis.union(in_period.select(*columns), converted.mutate(
+        period_id=ibis.literal(ALL_TIME, type=dt.int64)).select(*columns))
+    parts = [in_period.select("period_id", "exact", dimension=ibis.literal("", type=dt.string),
+                              value=ibis.literal("", type=dt.string))]
+    parts += [in_period.select("period_id", "exact", dimension=ibis.literal(d, type=dt.string),
+                               value=in_period[d]) for d in BREAKDOWN_DIMENSIONS]
+    rows = ibis.union(*parts)
+    totals = rows.group_by(["period_id", "dimension", "value"]).aggregate(
+        total=rows.exact.sum(), booking_count=rows.exact.count())
+    return totals.select(
+        totals.period_id.cast(dt.int64), "dimension", "value",
+        amount=round_half_even(totals.total, 2, precision=18),
+        booking_count=totals.booking_count.cast(dt.int64),
+    ).order_by(["period_id", "dimension", "value"])
+
+
+def compute_bookings_breakdown(backend: Backend, lines: pa.Table, rates: pa.Table,
+                               periods: pa.Table) -> pa.Table:
+    """Run `bookings_breakdown` on `backend`; raises `MissingExchangeRateError` for order lines
+    that cannot be converted (none is left out of a total)."""
+    rates, periods = conform("exchange_rates", rates), conform("periods", periods)
+    require_unique("exchange_rates", rates)
+    require_unique("periods", periods)
+    bound_lines = backend.table("perf_booking_lines", conform("perf_booking_lines", lines))
+    bound_rates = backend.table("exchange_rates", rates)
+    missing = backend.execute(missing_line_rates(bound_lines, bound_rates))
+    if missing.num_rows:
+        raise MissingExchangeRateError([
+            MissingRate(row["currency"], row["month_start"], int(row["booking_count"]))
+            for row in missing.to_pylist()])
+    result = backend.execute(bookings_breakdown(bound_lines, bound_rates,
+                                                backend.table("periods", periods)))
+    return result.select(BOOKINGS_BREAKDOWN.names).cast(BOOKINGS_BREAKDOWN)
+
+
+__all__ = ["compute_bookings_breakdown", "compute_performance", "person_performance",
+           "quotas_in_force", "ratio_pct"]

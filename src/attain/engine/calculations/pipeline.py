@@ -30,6 +30,12 @@ Scopes come from the `pipeline_scopes` table: a person scope holds that person, 
 scope its members (as the app decides them); "company" holds every opportunity, owned or not.
 Slices apply to opportunities of company, team and manager scopes (person scopes are not sliced);
 leads have only a source, so segment and product slices hold no lead figures.
+
+How it is computed: each deal, stage change and lead is counted once, for its owner (per period
+and slice), and the owners' figures are added up to every scope holding them (`_roll_up`) — not
+repeated once per scope. Counts and sums add up; a count of distinct deals does too (a deal has
+one owner); medians are taken from histograms of whole days per owner added up per scope
+(`_median_of_counts`), which give exactly the median of the listed values.
 """
 
 from __future__ import annotations
@@ -54,11 +60,13 @@ from attain.engine.schemas import (
     PIPELINE_STAGE_FACTS,
     LogicalTable,
     conform,
+    register_logical_tables,
     require_unique,
 )
 
 SLICE_DIMENSIONS = ("segment", "source", "product")
 KEY = ["scope_kind", "scope_id", "period_id", "slice_dim", "slice_value"]
+BY = KEY[2:]  # the key below the scope: deals are computed per owner and BY, then rolled up
 # Period kinds that get the detailed tables (stages, flows, breakdowns, bottlenecks); every
 # period kind given gets the facts (months feed the trends).
 DETAIL_KINDS = ("quarter", "year")
@@ -156,28 +164,89 @@ def converted_opportunities(opportunities: ir.Table, rates: ir.Table, stages: ir
     return with_amount.join(stages.select("stage_id", "pipeline"), "stage_id")
 
 
-def _scoped(table: ir.Table, scopes: ir.Table, owner: str = "owner_id") -> ir.Table:
-    """Each row once per scope holding its owner, plus once for the company (scope id 0)."""
-    columns = table.columns
-    owned = table.join(scopes, table[owner] == scopes.person_id).select(
-        *columns, "scope_kind", "scope_id")
-    company = table.select(*columns, scope_kind=_text("company"), scope_id=_int(0))
-    return owned.union(company)
-
-
-def _sliced(table: ir.Table, dimensions: tuple[str, ...] = SLICE_DIMENSIONS) -> ir.Table:
-    """Each row once for the whole slice ("", "") and, except in person scopes (whose figures
-    are not sliced, to keep the results small), once per dimension in `dimensions`."""
+def _slices(table: ir.Table, dimensions: tuple[str, ...] = SLICE_DIMENSIONS) -> ir.Table:
+    """Each row once for the whole slice ("", "") and once per dimension in `dimensions`."""
     parts = [table.mutate(slice_dim=_text(""), slice_value=_text(""))]
-    grouped = table.filter(table.scope_kind != "person")
-    parts += [grouped.mutate(slice_dim=_text(d), slice_value=grouped[d].cast(dt.string))
+    parts += [table.mutate(slice_dim=_text(d), slice_value=table[d].cast(dt.string))
               for d in dimensions]
     return ibis.union(*parts)
 
 
+def _roll_up(grain: ir.Table, scopes: ir.Table, by: list[str], sums: list[str], *,
+             sliced: bool = True, owner: str = "owner_id") -> ir.Table:
+    """Scope figures from owner figures: `grain` holds additive figures `sums` per `owner` and
+    `by` columns (each deal counted once, for its owner); each scope gets the sum over the
+    people it holds, the company (scope id 0) the sum over every row (unowned deals too).
+    With `sliced`, person scopes keep only the whole slice (their figures are not sliced, to
+    keep the results small).
+
+    Every deal has one owner, so a sum (or a count of distinct deals) over a scope's members
+    equals the figure over the scope's deals: the deals are computed once, not once per scope
+    and slice holding them."""
+    members = scopes.select(s_person="person_id", s_kind="scope_kind", s_id="scope_id")
+    owned = grain.join(members, grain[owner] == members.s_person)
+    if sliced:
+        owned = owned.filter((owned.s_kind != "person") | (owned.slice_dim == ""))
+    owned = owned.select(**{"scope_kind": owned.s_kind, "scope_id": owned.s_id.cast(dt.int64),
+                            **{c: owned[c] for c in (*by, *sums)}})
+    company = grain.select(**{"scope_kind": _text("company"), "scope_id": _int(0),
+                              **{c: grain[c] for c in (*by, *sums)}})
+    both = owned.union(company)
+    return both.group_by(["scope_kind", "scope_id", *by]).aggregate(
+        **{c: both[c].sum() for c in sums})
+
+
+def _median_of_counts(histogram: ir.Table, group: list[str], value: str, count: str
+                      ) -> ir.Table:
+    """(group..., median) from a histogram of whole numbers (`count` rows of each `value`):
+    the middle value, or the mean of the two middle ones — the median of the values listed
+    out (as DuckDB's `median` and Spark's `percentile(·, 0.5)` give it)."""
+    upto = ibis.cumulative_window(group_by=group, order_by=value)
+    rows = histogram.mutate(
+        upto=histogram[count].sum().over(upto),
+        total=histogram[count].sum().over(ibis.window(group_by=group)))
+    low_at, high_at = (rows.total - 1) // 2, rows.total // 2  # 0-based positions
+    middle = rows.group_by(group).aggregate(low=rows[value].min(where=rows.upto > low_at),
+                                            high=rows[value].min(where=rows.upto > high_at))
+    return middle.select(*group, median=(middle.low + middle.high).cast(dt.float64) / 2)
+
+
 def _in_period(table: ir.Table, periods: ir.Table, day: str) -> ir.Table:
+    """Each row once per period containing its `day`. `periods` is either the logical periods
+    table (a range join) or `period_days(...)` of it (an equality join on the day: the run uses
+    this, since the rows here are the deals repeated per slice and period kind, and a hash join
+    on the day is far cheaper than a range join over them)."""
+    if "period_day" in periods.columns:
+        joined = table.join(periods, table[day] == periods.period_day)
+        return joined.drop("kind", "period_day")
     joined = table.join(periods, [table[day] >= periods.start, table[day] < periods.end])
     return joined.drop("kind", "start", "end")
+
+
+PERIOD_DAYS = LogicalTable("pipeline_period_days", pa.schema([
+    pa.field("period_day", pa.date32(), nullable=False),
+    pa.field("period_id", pa.int64(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False)]), key=("period_day", "period_id"))
+register_logical_tables(PERIOD_DAYS)
+
+
+def period_days(periods: pa.Table) -> pa.Table:
+    """(period_day, period_id, kind): every day of every period (half-open [start, end)), so
+    that a day finds its periods by equality. Months, quarters and years over a few years of
+    data are a few thousand rows."""
+    import numpy as np
+
+    days, ids, kinds = [], [], []
+    for row in periods.to_pylist():
+        span = np.arange(np.datetime64(row["start"], "D"), np.datetime64(row["end"], "D"))
+        days.append(span)
+        ids.append(np.full(len(span), row["period_id"], dtype=np.int64))
+        kinds.extend([row["kind"]] * len(span))
+    if not days:
+        return PERIOD_DAYS.empty()
+    return pa.table({"period_day": pa.array(np.concatenate(days), type=pa.date32()),
+                     "period_id": pa.array(np.concatenate(ids)), "kind": kinds},
+                    schema=PERIOD_DAYS.schema)
 
 
 def _detail(periods: ir.Table) -> ir.Table:
@@ -214,21 +283,28 @@ def pipeline_facts(opportunities: ir.Table, changes: ir.Table, leads: ir.Table,
 
     `opportunities` is `converted_opportunities(...)`.
     """
-    sliced = _sliced(_scoped(opportunities, scopes))
-    created = _in_period(sliced, periods, "created_on").group_by(KEY).aggregate(
+    by, grain = BY, ["owner_id", *BY]
+    sliced = _slices(opportunities)
+    created = _in_period(sliced, periods, "created_on").group_by(grain).aggregate(
         n=ibis._.count(), amount=ibis._.amount_cc.sum())
+    created = _roll_up(created, scopes, by, ["n", "amount"])
     closed = _in_period(sliced.filter(sliced.is_closed), periods, "close_date")
     closed = closed.mutate(cycle=ibis.greatest(
         closed.close_date.delta(closed.created_on, unit="day"), 0).cast(dt.int64))
     won, lost = closed.is_won, ~closed.is_won
-    closes = closed.group_by(KEY).aggregate(
+    closes = _roll_up(closed.group_by(grain).aggregate(
         won_count=closed.count(where=won), lost_count=closed.count(where=lost),
         won_amount=closed.amount_cc.sum(where=won).coalesce(_zero_money()),
         lost_amount=closed.amount_cc.sum(where=lost).coalesce(_zero_money()),
         cycle_sum=closed.cycle.sum(where=won).coalesce(0),
-        # Spark's PERCENTILE takes no filter: the median of won cycles, nulls for the others
-        cycle_median=ibis.ifelse(won, closed.cycle, ibis.null(dt.int64)).median()
-        .cast(dt.float64))
+    ), scopes, by, ["won_count", "lost_count", "won_amount", "lost_amount", "cycle_sum"])
+    # the median of won cycles: a histogram of cycle days per owner, added up per scope
+    cycles = _roll_up(closed.filter(won).group_by([*grain, "cycle"]).aggregate(
+        n=ibis._.count()), scopes, [*by, "cycle"], ["n"])
+    medians = _median_of_counts(cycles, KEY, "cycle", "n").rename(
+        **{f"m_{k}": k for k in KEY})
+    joined = closes.left_join(medians, [closes[k] == medians[f"m_{k}"] for k in KEY])
+    closes = joined.select(*closes.columns, cycle_median=joined.median)
 
     won_ids = opportunities.select(won_opportunity_id="opportunity_id", won="is_won")
     lead_rows = leads.left_join(won_ids, leads.opportunity_id == won_ids.won_opportunity_id)
@@ -237,19 +313,22 @@ def pipeline_facts(opportunities: ir.Table, changes: ir.Table, leads: ir.Table,
         qualified=lead_rows.qualified_on.notnull(),
         converted=lead_rows.opportunity_id.notnull() | lead_rows.converted_on.notnull(),
         won=lead_rows.won.coalesce(False))
-    lead_cohort = _in_period(_sliced(_scoped(lead_rows, scopes), ("source",)), periods,
-                             "created_on")
-    lead_counts = lead_cohort.group_by(KEY).aggregate(
+    lead_cohort = _in_period(_slices(lead_rows, ("source",)), periods, "created_on")
+    lead_counts = _roll_up(lead_cohort.group_by(grain).aggregate(
         n=ibis._.count(), qualified=lead_cohort.count(where=lead_cohort.qualified),
         converted=lead_cohort.count(where=lead_cohort.converted),
-        won=lead_cohort.count(where=lead_cohort.won))
+        won=lead_cohort.count(where=lead_cohort.won),
+    ), scopes, by, ["n", "qualified", "converted", "won"])
 
     pushes = _pushes(changes)
-    pushed = sliced.select(*KEY[:2], "slice_dim", "slice_value", push_opportunity="opportunity_id"
+    pushed = sliced.select("owner_id", "slice_dim", "slice_value",
+                           push_opportunity="opportunity_id"
                            ).join(pushes, ibis._.push_opportunity == pushes.opportunity_id)
     pushed = _in_period(pushed, periods, "changed_on")
-    push_counts = pushed.group_by(KEY).aggregate(
-        deals=pushed.opportunity_id.nunique(), pushes=pushed.count())
+    # a deal has one owner: distinct deals per owner add up to distinct deals per scope
+    push_counts = _roll_up(pushed.group_by(grain).aggregate(
+        deals=pushed.opportunity_id.nunique(), pushes=pushed.count()),
+        scopes, by, ["deals", "pushes"])
 
     union = ibis.union(
         _fact_part(created, created_count=created.n, created_amount=created.amount),
@@ -310,6 +389,13 @@ def reach(opportunities: ir.Table, changes: ir.Table, stages: ir.Table) -> ir.Ta
         reach=ibis.ifelse(joined.is_won, _int(WON_REACH), joined.top.coalesce(_int(0))))
 
 
+def _deal_keys(opportunities: ir.Table) -> ir.Table:
+    """(deal_id, deal_owner, slice_dim, slice_value): each deal once per slice."""
+    deals = _slices(opportunities.select("opportunity_id", "owner_id", *SLICE_DIMENSIONS))
+    return deals.select("slice_dim", "slice_value", deal_id="opportunity_id",
+                        deal_owner="owner_id")
+
+
 def stage_facts(opportunities: ir.Table, changes: ir.Table, stages: ir.Table, scopes: ir.Table,
                 periods: ir.Table) -> ir.Table:
     """Cohort reach, flow transitions and time in stage per scope, period, slice and stage of
@@ -317,32 +403,34 @@ def stage_facts(opportunities: ir.Table, changes: ir.Table, stages: ir.Table, sc
     periods = _detail(periods)
     funnel = stages.filter(~stages.is_lost).select(
         funnel_stage="stage_id", funnel_pipeline="pipeline", funnel_position="position")
+    by, grain = BY, ["owner_id", *BY]
     reached = opportunities.join(reach(opportunities, changes, stages), "opportunity_id")
-    cohort = _in_period(_sliced(_scoped(reached, scopes)), periods, "created_on")
+    cohort = _in_period(_slices(reached), periods, "created_on")
     cohort_stage = cohort.join(funnel, [cohort.pipeline == funnel.funnel_pipeline,
                                         cohort.reach >= funnel.funnel_position])
-    reached_counts = cohort_stage.group_by([*KEY, "funnel_stage"]).aggregate(
-        n=ibis._.count()).rename(stage_id="funnel_stage")
-    open_counts = cohort.filter(~cohort.is_closed).group_by([*KEY, "stage_id"]).aggregate(
-        n=ibis._.count())
+    reached_counts = _roll_up(cohort_stage.group_by([*grain, "funnel_stage"]).aggregate(
+        n=ibis._.count()), scopes, [*by, "funnel_stage"], ["n"]).rename(
+        stage_id="funnel_stage")
+    open_counts = _roll_up(cohort.filter(~cohort.is_closed).group_by([*grain, "stage_id"])
+                           .aggregate(n=ibis._.count()), scopes, [*by, "stage_id"], ["n"])
 
-    deals = _sliced(_scoped(opportunities.select(
-        "opportunity_id", "owner_id", *SLICE_DIMENSIONS), scopes))
-    deal_keys = deals.select(*KEY[:2], "slice_dim", "slice_value",
-                             deal_id="opportunity_id")
+    deal_keys = _deal_keys(opportunities)
     moves = changes.join(deal_keys, changes.opportunity_id == deal_keys.deal_id)
     moves = _in_period(moves, periods, "changed_on")
-    entered = moves.group_by([*KEY, "to_stage_id"]).aggregate(n=ibis._.count()).rename(
+    moved = ["deal_owner", *by]
+    entered = _roll_up(moves.group_by([*moved, "to_stage_id"]).aggregate(n=ibis._.count()),
+                       scopes, [*by, "to_stage_id"], ["n"], owner="deal_owner").rename(
         stage_id="to_stage_id")
     to_info = stages.select(to_id="stage_id", to_position="position", to_lost="is_lost")
     from_info = stages.select(from_id="stage_id", from_position="position")
     exits = moves.filter(moves.from_stage_id.notnull())
     exits = exits.join(to_info, exits.to_stage_id == to_info.to_id).join(
         from_info, exits.from_stage_id == from_info.from_id)
-    exit_counts = exits.group_by([*KEY, "from_stage_id"]).aggregate(
+    exit_counts = _roll_up(exits.group_by([*moved, "from_stage_id"]).aggregate(
         advanced=exits.count(where=~exits.to_lost & (exits.to_position > exits.from_position)),
         lost=exits.count(where=exits.to_lost),
-    ).rename(stage_id="from_stage_id")
+    ), scopes, [*by, "from_stage_id"], ["advanced", "lost"], owner="deal_owner").rename(
+        stage_id="from_stage_id")
 
     order = ibis.window(group_by="opportunity_id", order_by=["changed_seq", "change_id"])
     open_stages = stages.filter(~stages.is_won & ~stages.is_lost).select(open_id="stage_id")
@@ -353,9 +441,18 @@ def stage_facts(opportunities: ir.Table, changes: ir.Table, stages: ir.Table, sc
                          days=stays.left_on.delta(stays.changed_on, unit="day").cast(dt.int64))
     stays = stays.join(deal_keys, stays.opportunity_id == deal_keys.deal_id)
     stays = _in_period(stays, periods, "left_on")
-    stay_counts = stays.group_by([*KEY, "to_stage_id"]).aggregate(
-        n=ibis._.count(), days=stays.days.sum(),
-        median=stays.days.median().cast(dt.float64)).rename(stage_id="to_stage_id")
+    # a histogram of stay lengths per owner, added up per scope: counts, sums and medians
+    stay_days = _roll_up(stays.group_by([*moved, "to_stage_id", "days"]).aggregate(
+        n=ibis._.count()), scopes, [*by, "to_stage_id", "days"], ["n"], owner="deal_owner")
+    stay_key = [*KEY, "to_stage_id"]
+    stay_sums = stay_days.group_by(stay_key).aggregate(
+        n=stay_days.n.sum(), days=(stay_days.days * stay_days.n).sum())
+    stay_medians = _median_of_counts(stay_days, stay_key, "days", "n").rename(
+        **{f"m_{k}": k for k in stay_key})
+    joined = stay_sums.join(stay_medians,
+                            [stay_sums[k] == stay_medians[f"m_{k}"] for k in stay_key])
+    stay_counts = joined.select(*stay_sums.columns, median=joined.median).rename(
+        stage_id="to_stage_id")
 
     union = ibis.union(
         _stage_part(reached_counts, cohort_reached=reached_counts.n),
@@ -378,13 +475,12 @@ def stage_facts(opportunities: ir.Table, changes: ir.Table, stages: ir.Table, sc
 def stage_flows(opportunities: ir.Table, changes: ir.Table, scopes: ir.Table,
                 periods: ir.Table) -> ir.Table:
     """Transitions between stages (from 0 = created) per scope, period and slice."""
-    deals = _sliced(_scoped(opportunities.select(
-        "opportunity_id", "owner_id", *SLICE_DIMENSIONS), scopes))
-    deal_keys = deals.select(*KEY[:2], "slice_dim", "slice_value", deal_id="opportunity_id")
+    deal_keys = _deal_keys(opportunities)
     moves = changes.join(deal_keys, changes.opportunity_id == deal_keys.deal_id)
     moves = _in_period(moves, _detail(periods), "changed_on")
     moves = moves.mutate(from_id=moves.from_stage_id.coalesce(_int(0)))
-    flows = moves.group_by([*KEY, "from_id", "to_stage_id"]).aggregate(n=ibis._.count())
+    flows = _roll_up(moves.group_by(["deal_owner", *BY, "from_id", "to_stage_id"]).aggregate(
+        n=ibis._.count()), scopes, [*BY, "from_id", "to_stage_id"], ["n"], owner="deal_owner")
     flows = flows.rename(from_stage_id="from_id", transitions="n")
     return typed(flows, PIPELINE_FLOWS).order_by([*KEY, "from_stage_id", "to_stage_id"])
 
@@ -397,8 +493,8 @@ def breakdowns(opportunities: ir.Table, scopes: ir.Table, periods: ir.Table, as_
     """Closed deals of each period by loss reason, source, segment, product, deal type, deal
     size band and (won only) cycle-length band; and open deals at `as_of` (the end of the data)
     by age band, under period 0. Not sliced."""
-    scoped = _scoped(opportunities, scopes)
-    closed = _in_period(scoped.filter(scoped.is_closed), _detail(periods), "close_date")
+    closed = _in_period(opportunities.filter(opportunities.is_closed), _detail(periods),
+                        "close_date")
     cycle = ibis.greatest(closed.close_date.delta(closed.created_on, unit="day"), 0)
     values: dict[str, ir.StringValue] = {
         "loss_reason": closed.loss_reason, "source": closed.source, "segment": closed.segment,
@@ -413,25 +509,26 @@ def breakdowns(opportunities: ir.Table, scopes: ir.Table, periods: ir.Table, as_
             rows = rows.filter(rows.is_won)
         if dimension == "loss_reason":
             rows = rows.filter(~rows.is_won)
-        parts.append(rows.select("scope_kind", "scope_id", "period_id", "dimension", "value",
-                                 "is_won", "amount_cc"))
+        parts.append(rows.select("owner_id", "period_id", "dimension", "value", "is_won",
+                                 "amount_cc"))
     won = ibis.union(*parts)
-    closed_totals = won.group_by(["scope_kind", "scope_id", "period_id", "dimension", "value"]
-                                 ).aggregate(
+    by = ["period_id", "dimension", "value"]
+    closed_totals = _roll_up(won.group_by(["owner_id", *by]).aggregate(
         won_count=won.count(where=won.is_won), lost_count=won.count(where=~won.is_won),
         won_amount=won.amount_cc.sum(where=won.is_won).coalesce(_zero_money()),
         lost_amount=won.amount_cc.sum(where=~won.is_won).coalesce(_zero_money()),
+    ), scopes, by, ["won_count", "lost_count", "won_amount", "lost_amount"], sliced=False
     ).mutate(open_count=_int(0), open_amount=_zero_money())
-    open_deals = scoped.filter(~scoped.is_closed)
+    open_deals = opportunities.filter(~opportunities.is_closed)
     age = ibis.greatest(ibis.literal(as_of, type=dt.date).delta(open_deals.created_on,
                                                                  unit="day"), 0)
     aging = open_deals.mutate(period_id=_int(0), dimension=_text("age"),
                               value=_band(age, AGE_BANDS))
-    aging_totals = aging.group_by(["scope_kind", "scope_id", "period_id", "dimension", "value"]
-                                  ).aggregate(
+    aging_totals = _roll_up(aging.group_by(["owner_id", *by]).aggregate(
         open_count=aging.count(), open_amount=aging.amount_cc.sum(),
-    ).mutate(won_count=_int(0), won_amount=_zero_money(), lost_count=_int(0),
-             lost_amount=_zero_money())
+    ), scopes, by, ["open_count", "open_amount"], sliced=False).mutate(
+        won_count=_int(0), won_amount=_zero_money(), lost_count=_int(0),
+        lost_amount=_zero_money())
     money = ("won_amount", "lost_amount", "open_amount")
     both = ibis.union(*[
         part.select(**{c: part[c].cast(SUM_TYPE) if c in money else part[c]
@@ -448,6 +545,12 @@ def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue, *, ok: ir.B
            ) -> ir.FloatingValue:
     value = numerator.cast(dt.float64) / denominator.cast(dt.float64)
     return ibis.ifelse(ok & (denominator > 0), value, ibis.null(dt.float64))
+
+
+def _bench_key(kind: ir.StringValue, scope_id: ir.IntegerValue, period_id: ir.IntegerValue,
+               stage_id: ir.IntegerValue) -> ir.StringValue:
+    return (kind + _text(":") + scope_id.cast(dt.string) + _text(":")
+            + period_id.cast(dt.string) + _text(":") + stage_id.cast(dt.string))
 
 
 def bottlenecks(stage_facts: ir.Table, facts: ir.Table, scopes: ir.Table) -> ir.Table:
@@ -489,10 +592,13 @@ def bottlenecks(stage_facts: ir.Table, facts: ir.Table, scopes: ir.Table) -> ir.
     own = stage_measures(whole, "o_")
     bench = stage_measures(whole, "b_")
     joined = own.join(pairs, [own.o_kind == pairs.own_kind, own.o_id == pairs.own_id])
-    joined = joined.join(bench, [joined.bench_kind == bench.b_kind,
-                                 joined.bench_id == bench.b_id,
-                                 joined.o_period == bench.b_period,
-                                 joined.o_stage == bench.b_stage])
+    # one key made of the benchmark and the stage row: joined on the four columns, DuckDB
+    # joined own and bench on period and stage alone first (45M rows at 500 reps)
+    joined = joined.mutate(bench_key=_bench_key(joined.bench_kind, joined.bench_id,
+                                                joined.o_period, joined.o_stage))
+    bench = bench.mutate(b_key=_bench_key(bench.b_kind, bench.b_id, bench.b_period,
+                                          bench.b_stage))
+    joined = joined.join(bench, joined.bench_key == bench.b_key)
     conv_gap = ibis.ifelse(joined.b_conv > 0, (joined.b_conv - joined.o_conv) / joined.b_conv,
                            ibis.null(dt.float64))
     days_gap = ibis.ifelse(joined.b_days > 0, (joined.o_days - joined.b_days) / joined.b_days,
@@ -592,7 +698,7 @@ def compute_pipeline_analytics(backend: Backend, *, opportunities: pa.Table, sta
     bound_changes = backend.table("pipeline_stage_changes", changes)
     bound_leads = backend.table("pipeline_leads", leads)
     bound_scopes = backend.table("pipeline_scopes", scopes)
-    bound_periods = backend.table("periods", periods)
+    bound_periods = backend.table("pipeline_period_days", period_days(periods))
     converted = converted_opportunities(bound_opps, bound_rates, bound_stages)
     facts = backend.execute(pipeline_facts(converted, bound_changes, bound_leads, bound_scopes,
                                            bound_periods)).cast(PIPELINE_FACTS.schema)

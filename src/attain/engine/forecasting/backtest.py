@@ -68,11 +68,12 @@ def rolling_backtest(histories: Mapping[str, Sequence[float] | Floats],
                      structure: Structure | None, config: ForecastConfig,
                      origins: Sequence[int], *, series_ids: Sequence[str] | None = None,
                      groupings: Mapping[str, Mapping[str, Sequence[float] | Floats]]
-                     | None = None, total_id: str = "company") -> BacktestResult:
+                     | None = None, total_id: str = "company",
+                     levels: Mapping[str, str] | None = None) -> BacktestResult:
     """Score the default method and the baselines at each origin (an index on the common
     axis: periods before it are history). `groupings` are forecast and anchored as in
-    `timeseries.forecast_hierarchy`. `series_ids` limits which series are scored (all are
-    still forecast and reconciled)."""
+    `timeseries.forecast_hierarchy`, `levels` choose each series' tier there. `series_ids`
+    limits which series are scored (all are still forecast and reconciled)."""
     every: dict[str, Sequence[float] | Floats] = dict(histories)
     for parts in (groupings or {}).values():
         every.update(parts)
@@ -90,7 +91,7 @@ def rolling_backtest(histories: Mapping[str, Sequence[float] | Floats],
         result = forecast_hierarchy(
             cut(histories), structure, config,
             {name: cut(parts) for name, parts in (groupings or {}).items()},
-            total_id=total_id, baselines=True)
+            total_id=total_id, baselines=True, levels=levels)
         by_id = result.by_id()
         for sid in scored:
             actual = np.asarray(every[sid], dtype=np.float64)[origin:origin + config.horizon]

@@ -108,16 +108,19 @@ class _OwnerRates:
         self._rows = closed
         self._strength = strength
         self._cache: dict[date, tuple[dict[int | None, tuple[int, int]], float]] = {}
+        self._tally: tuple[int, dict[int | None, tuple[int, int]], int] = (0, {}, 0)
 
     def rates_on(self, day: date) -> tuple[dict[int | None, tuple[int, int]], float]:
         if day not in self._cache:
             upto = bisect.bisect_left(self._days, day)
-            counts: dict[int | None, tuple[int, int]] = {}
-            wins = 0
-            for _, owner, won in self._rows[:upto]:
+            # days come mostly in order: extend the last tally instead of recounting
+            start, base, wins = self._tally if self._tally[0] <= upto else (0, {}, 0)
+            counts = dict(base)
+            for _, owner, won in self._rows[start:upto]:
                 w, n = counts.get(owner, (0, 0))
                 counts[owner] = (w + int(won), n + 1)
                 wins += int(won)
+            self._tally = (upto, counts, wins)
             company = (wins + 1) / (upto + 2)
             self._cache[day] = (counts, company)
         return self._cache[day]

@@ -26,7 +26,7 @@ fell short is split in thirds, each part up 3.33 and the company down 3.33.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,3 +149,64 @@ def anchor_to_total(children: Floats, total: Floats, variances: Floats) -> Float
     gap = total - children.sum(axis=0)
     adjusted: Floats = children + share[:, None] * gap[None, :]
     return adjusted
+
+
+def two_stage(structure: Structure, method: str, errors: Floats | None = None
+              ) -> tuple[Callable[[Floats], Floats], str]:
+    """Reconciliation of a hierarchy too large for one MinT (thousands of bottom series: its
+    covariance and inverse are n x n), in two linear stages:
+
+    1. the aggregates (every series that sums more than itself) and the bottoms outside every
+       lowest aggregate are reconciled with `method`, the lowest aggregates (e.g. teams)
+       standing in for the bottoms below them;
+    2. the bottoms under each lowest aggregate are moved to add up to its reconciled value,
+       each in proportion to its error variance (`anchor_to_total`; equal shares without
+       errors): weighted least squares inside each group.
+
+    Returns the map (base forecasts, series x columns → reconciled) and the method used. The
+    map is linear, so backtest forecasts go through the same one as the forecast.
+
+    Worked example (company = a + b, a = a1 + a2, b = b1; base company 100, a 50, b 40, a1 20,
+    a2 20, b1 40; "ols", no errors): stage 1 is the example of the module docstring, a 53.33,
+    b 43.33, company 96.67; stage 2 raises a1 and a2 by half of 53.33 - 40 each to 26.67, and
+    b1 to 43.33.
+    """
+    summing = structure.summing
+    n_series = summing.shape[0]
+    sets = [frozenset(int(j) for j in np.flatnonzero(row)) for row in summing]
+    position = {sid: i for i, sid in enumerate(structure.series_ids)}
+    bottom_row = {position[b]: j for j, b in enumerate(structure.bottom_ids)}
+    aggregates = [i for i in range(n_series) if i not in bottom_row]
+    # the lowest aggregates: no other aggregate strictly inside; they must not overlap
+    lowest = [i for i in aggregates if not any(sets[k] < sets[i] for k in aggregates)]
+    covered: set[int] = set()
+    for i in lowest:
+        if covered & sets[i]:
+            raise ValueError("two-stage reconciliation needs a tree: lowest aggregates overlap")
+        covered |= sets[i]
+    loose = [i for i, j in bottom_row.items() if j not in covered]
+    # stage 1: every aggregate and loose bottom, over the lowest aggregates and loose bottoms
+    top_rows = [*aggregates, *loose]
+    top_bottoms = [*lowest, *loose]
+    top = Structure(
+        tuple(structure.series_ids[i] for i in top_rows),
+        tuple(structure.series_ids[i] for i in top_bottoms),
+        np.array([[1.0 if sets[b] <= sets[r] else 0.0 for b in top_bottoms]
+                  for r in top_rows]))
+    top_errors = errors[top_rows] if errors is not None else None
+    matrix, used = reconciliation_matrix(top, method, top_errors)
+    variance = (np.mean(errors**2, axis=1) if errors is not None and errors.size
+                else np.ones(n_series))
+    groups = [(top_rows.index(i), [r for r, j in bottom_row.items() if j in sets[i]])
+              for i in lowest]
+
+    def apply(base: Floats) -> Floats:
+        out = base.astype(np.float64, copy=True)
+        reconciled = matrix @ base[top_rows]
+        out[top_rows] = reconciled
+        for position, children in groups:
+            out[children] = anchor_to_total(base[children], reconciled[position],
+                                            variance[children])
+        return out
+
+    return apply, f"two_stage_{used}"

@@ -1,14 +1,21 @@
 """Statistical forecasts of many series at once: candidate models, per-series selection by a
 rolling-origin backtest, an ensemble, reconciliation and intervals calibrated on backtest errors.
 
-The default method ("ensemble"), for each series with enough history:
-1. fit every candidate (seasonal naive, AutoETS, AutoARIMA, AutoTheta, AutoCES, MSTL) at
+The default method ("ensemble"), for each series with enough history, in two tiers by the
+series' level (ADR 0011, `ForecastConfig`):
+1. detailed tier (company, team, product family, segment, while a level has at most
+   `detailed_limit` series): fit every candidate (seasonal naive, AutoETS, AutoTheta,
+   AutoCES, MSTL, and AutoARIMA when the series has four seasons of history) at
    `backtest_windows` rolling origins inside the history and score each on the periods after
-   the origin (MASE, scaled by the series' in-sample seasonal-naive error);
-2. average the `ensemble_size` best candidates (equal weights: estimated weights overfit on a
-   few windows), refit on the whole history and forecast;
-3. reconcile every series of the hierarchy with MinT-shrink (`reconcile.py`), so teams add up
-   to the company;
+   the origin (MASE, scaled by the series' in-sample seasonal-naive error); average the
+   `ensemble_size` best (equal weights: estimated weights overfit on a few windows);
+   bulk tier (people, and any level with more series): the `bulk_ensemble_size` best of the
+   fast `bulk_candidates` on the same windows over a sample of the level's series, one
+   ensemble for the whole level; only its members are then fitted on every series;
+2. refit the chosen models on the whole history and forecast (every cut of a series goes
+   into one statsforecast call per model set, spread over `n_jobs` processes);
+3. reconcile every series of the hierarchy with MinT-shrink (`reconcile.py`; in two stages
+   above `reconcile_limit` bottom series), so teams add up to the company;
 4. build the 80%/95% intervals from the reconciled backtest errors (cross-fitted: each
    window's ensemble chosen on the other windows): the errors divided by the series' scale
    are pooled over series, windows and horizons; the interval is centred on the point
@@ -48,7 +55,7 @@ import pandas as pd
 import pyarrow as pa
 
 from attain.engine.forecasting.metrics import seasonal_scale
-from attain.engine.forecasting.reconcile import Structure, reconciliation_matrix
+from attain.engine.forecasting.reconcile import Structure, reconciliation_matrix, two_stage
 
 Floats = npt.NDArray[np.float64]
 CALC_VERSION = "1"
@@ -63,7 +70,10 @@ def _candidate_models(season_length: int) -> dict[str, Callable[[], Any]]:
         AutoCES,
         AutoETS,
         AutoTheta,
+        DynamicOptimizedTheta,
+        SeasonalExponentialSmoothingOptimized,
         SeasonalNaive,
+        SeasonalWindowAverage,
     )
 
     s = season_length
@@ -77,18 +87,41 @@ def _candidate_models(season_length: int) -> dict[str, Callable[[], Any]]:
         "theta": lambda: AutoTheta(season_length=s, alias="theta"),
         "ces": lambda: AutoCES(season_length=s, alias="ces"),
         "mstl": lambda: MSTL(season_length=s, alias="mstl"),
+        # the fast models of the bulk tier (well under 10 ms a fit each)
+        "dot": lambda: DynamicOptimizedTheta(season_length=s, alias="dot"),
+        "seasonal_es": lambda: SeasonalExponentialSmoothingOptimized(
+            season_length=s, alias="seasonal_es"),
+        "seasonal_window": lambda: SeasonalWindowAverage(season_length=s, window_size=2,
+                                                         alias="seasonal_window"),
     }
 
 
 CANDIDATES = ("seasonal_naive", "ets", "arima", "theta", "ces", "mstl")
+# The bulk tier (people, and any level with many series): fast models only; the ensemble is
+# chosen once per level on a sample of its series.
+BULK_CANDIDATES = ("seasonal_naive", "seasonal_window", "seasonal_es", "dot", "mstl")
+MODELS = (*CANDIDATES, "dot", "seasonal_es", "seasonal_window")
+# Levels whose series are few and carry the most money: every candidate, chosen per series.
+DETAILED_LEVELS = ("company", "team", "family", "segment")
 # The plain model means the issue compares the default method against.
 BASELINE_MEAN = ("ets", "arima", "theta")
 FALLBACKS = ("no_history", "average", "intermittent", "short")
+UNGROUPED = "series"
 
 
 @dataclass(frozen=True)
 class ForecastConfig:
-    """How a forecast set is made; `season_length` is 12 for months, 4 for quarters."""
+    """How a forecast set is made; `season_length` is 12 for months, 4 for quarters.
+
+    Two tiers (ADR 0011): series of a level in `detailed_levels` (or every series when no
+    levels are given), as long as that level has at most `detailed_limit` series, are
+    forecast with `candidates` chosen per series (AutoARIMA only for a series with at least
+    `arima_min_seasons` seasons of history); every other series with `bulk_candidates`,
+    the `bulk_ensemble_size` best chosen once per level on a backtest of at most
+    `selection_sample` of its series. `n_jobs` is statsforecast's process count (-1: every
+    core), used for calls with at least `parallel_from` series. A hierarchy with more than
+    `reconcile_limit` bottom series is reconciled in two stages (`reconcile.two_stage`).
+    """
 
     horizon: int
     season_length: int
@@ -98,19 +131,32 @@ class ForecastConfig:
     levels: tuple[int, ...] = (80, 95)
     reconciliation: str = "mint_shrink"
     n_jobs: int = 1
+    bulk_candidates: tuple[str, ...] = BULK_CANDIDATES
+    bulk_ensemble_size: int = 3
+    detailed_levels: tuple[str, ...] = DETAILED_LEVELS
+    detailed_limit: int = 60
+    selection_sample: int = 200
+    parallel_from: int = 300
+    arima_min_seasons: int = 4
+    reconcile_limit: int = 1000
 
     def __post_init__(self) -> None:
         if self.horizon < 1:
             raise ValueError(f"horizon must be at least 1, got {self.horizon}")
         if self.season_length < 1:
             raise ValueError(f"season length must be at least 1, got {self.season_length}")
-        unknown = [c for c in self.candidates if c not in CANDIDATES]
-        if unknown or not self.candidates:
-            raise ValueError(f"unknown candidate model(s) {unknown}; use some of "
-                             f"{', '.join(CANDIDATES)}")
-        if not 1 <= self.ensemble_size <= len(self.candidates):
-            raise ValueError(f"ensemble size must be 1..{len(self.candidates)}, got "
-                             f"{self.ensemble_size}")
+        for name, chosen, size in (("candidate", self.candidates, self.ensemble_size),
+                                   ("bulk candidate", self.bulk_candidates,
+                                    self.bulk_ensemble_size)):
+            unknown = [c for c in chosen if c not in MODELS]
+            if unknown or not chosen:
+                raise ValueError(f"unknown {name} model(s) {unknown}; use some of "
+                                 f"{', '.join(MODELS)}")
+            if not 1 <= size <= len(chosen):
+                raise ValueError(f"{name} ensemble size must be 1..{len(chosen)}, got {size}")
+        if self.selection_sample < 1:
+            raise ValueError(f"selection sample must be at least 1, got "
+                             f"{self.selection_sample}")
 
     @property
     def step(self) -> int:
@@ -223,29 +269,33 @@ def _long_frame(series: Mapping[str, Floats], start: Mapping[str, int]) -> pd.Da
 
 
 def _run_models(models: Sequence[Any], series: Mapping[str, Floats], horizon: int,
-                n_jobs: int, levels: Sequence[int] = (), fallback: Any = None
-                ) -> dict[str, dict[str, Floats]]:
+                n_jobs: int, levels: Sequence[int] = (), fallback: Any = None,
+                parallel_from: int = 300) -> dict[str, dict[str, Floats]]:
     """{column: {series_id: values}} of a statsforecast run (columns: aliases and intervals).
 
     A model that cannot be fitted on a series (e.g. AutoCES on a flat one) is replaced there by
-    `fallback` (statsforecast's `fallback_model`)."""
+    `fallback` (statsforecast's `fallback_model`). Below `parallel_from` series one process
+    does the work (starting a pool costs more than it saves)."""
     if not series:
         return {}
     from statsforecast import StatsForecast
 
     frame = _long_frame(series, dict.fromkeys(series, 0))
-    engine = StatsForecast(models=list(models), freq=1, n_jobs=n_jobs, fallback_model=fallback)
+    jobs = n_jobs if len(series) >= parallel_from else 1
+    engine = StatsForecast(models=list(models), freq=1, n_jobs=jobs, fallback_model=fallback)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = engine.forecast(df=frame, h=horizon, level=list(levels) or None)
     result = result.reset_index() if "unique_id" not in result.columns else result
     columns = [c for c in result.columns if c not in ("unique_id", "ds", "index")]
-    out: dict[str, dict[str, Floats]] = {c: {} for c in columns}
-    for sid, group in result.groupby("unique_id", sort=False):
-        ordered = group.sort_values("ds")
-        for column in columns:
-            values = ordered[column].to_numpy(dtype=np.float64)
-            out[column][str(sid)] = np.nan_to_num(values, nan=0.0)
+    # one block of `horizon` rows per series, in time order: reshape instead of grouping
+    result = result.sort_values(["unique_id", "ds"], kind="stable")
+    ids = result["unique_id"].astype(str).to_numpy()[::horizon]
+    out: dict[str, dict[str, Floats]] = {}
+    for column in columns:
+        block = np.nan_to_num(result[column].to_numpy(dtype=np.float64).reshape(-1, horizon),
+                              nan=0.0)
+        out[column] = dict(zip(ids, block, strict=True))
     return out
 
 
@@ -291,13 +341,14 @@ def _fallback_forecasts(kind: str, series: Mapping[str, Floats], config: Forecas
     if kind == "intermittent":
         runnable = {sid: v for sid, v in series.items() if v.size >= 2}
         out = _run_models([CrostonSBA(alias="croston")], runnable, horizon, config.n_jobs,
-                          fallback=Naive())
+                          fallback=Naive(), parallel_from=config.parallel_from)
         result = dict(out.get("croston", {}))
     else:  # short
         runnable = {sid: v for sid, v in series.items() if v.size >= 6}
         out = _run_models([AutoETS(season_length=1, alias="ets"),
                            AutoTheta(season_length=1, alias="theta")],
-                          runnable, horizon, config.n_jobs, fallback=Naive())
+                          runnable, horizon, config.n_jobs, fallback=Naive(),
+                          parallel_from=config.parallel_from)
         result = {sid: (out["ets"][sid] + out["theta"][sid]) / 2 for sid in runnable}
     for sid, values in series.items():
         if sid not in result:
@@ -349,39 +400,137 @@ def _prepare(histories: Mapping[str, Sequence[float] | Floats], config: Forecast
     return _Prepared(values, first, kinds, scales), design
 
 
-def _base_forecasts(prepared: _Prepared, config: ForecastConfig, cut: int, horizon: int,
-                    levels: Sequence[int] = ()) -> tuple[dict[str, dict[str, Floats]],
-                                                         dict[str, Floats]]:
-    """Forecasts from history [first, cut): ({candidate column: {full series: values}},
-    {fallback series: values}). Each series keeps the kind it has on the whole history."""
-    full: dict[str, Floats] = {}
+Job = tuple[tuple[str, ...], Sequence[str], Sequence[int]]  # models, series, interval levels
+
+
+# Models slow enough (tens to hundreds of ms a fit) that a process pool pays off even for a
+# handful of series.
+SLOW_MODELS = frozenset({"arima", "ces", "ets"})
+SLOW_PARALLEL_FROM = 8
+
+
+def _fit(prepared: _Prepared, config: ForecastConfig, cuts: Sequence[int], horizon: int,
+         jobs: Sequence[Job]) -> list[dict[str, dict[str, Floats]]]:
+    """Per cut, {column: {series: values}}: each job's models fitted on history [first, cut)
+    of its series, `horizon` steps ahead. One statsforecast call per job covers every cut
+    (the cut histories are just more series), so the pool of processes is started once and
+    shared out evenly; the first h steps of a forecast do not depend on the horizon asked."""
+    factories = _candidate_models(config.season_length)
+    out: list[dict[str, dict[str, Floats]]] = [{} for _ in cuts]
+    for names, sids, levels in jobs:
+        series = {f"{i}|{sid}": prepared.values[sid][prepared.first[sid]:cut]
+                  for i, cut in enumerate(cuts) for sid in sids}
+        slow = any(name in SLOW_MODELS for name in names)
+        result = _run_models([factories[n]() for n in names], series, horizon, config.n_jobs,
+                             levels, fallback=factories["seasonal_naive"](),
+                             parallel_from=SLOW_PARALLEL_FROM if slow else config.parallel_from)
+        for column, values in result.items():
+            for key, forecast in values.items():
+                index, sid = key.split("|", 1)
+                out[int(index)].setdefault(column, {})[sid] = forecast
+    return out
+
+
+def _fallbacks(prepared: _Prepared, config: ForecastConfig, cut: int, horizon: int
+               ) -> dict[str, Floats]:
+    """Forecasts of the fallback series from history [first, cut); each series keeps the kind
+    it has on the whole history."""
     by_kind: dict[str, dict[str, Floats]] = {}
     for sid, (kind, _) in prepared.kinds.items():
-        trimmed = prepared.values[sid][prepared.first[sid]:cut]
         if kind == DEFAULT_METHOD:
-            full[sid] = trimmed
-        else:
-            effective = kind if trimmed.size else "no_history"
-            by_kind.setdefault(effective, {})[sid] = trimmed
-    factories = _candidate_models(config.season_length)
-    candidates = _run_models([factories[c]() for c in config.candidates], full, horizon,
-                             config.n_jobs, levels, fallback=factories["seasonal_naive"]())
-    fallbacks: dict[str, Floats] = {}
+            continue
+        trimmed = prepared.values[sid][prepared.first[sid]:cut]
+        by_kind.setdefault(kind if trimmed.size else "no_history", {})[sid] = trimmed
+    out: dict[str, Floats] = {}
     for kind, group in by_kind.items():
-        fallbacks.update(_fallback_forecasts(kind, group, config, horizon))
-    return candidates, fallbacks
+        out.update(_fallback_forecasts(kind, group, config, horizon))
+    return out
+
+
+@dataclass(frozen=True)
+class _Tiers:
+    """Which series get the detailed treatment and which the bulk one, by level."""
+
+    detailed: dict[str, tuple[str, ...]]  # series → its candidates
+    bulk: dict[str, tuple[str, ...]]  # level → its long series
+    chosen: dict[str, tuple[str, ...]]  # level → its ensemble (bulk levels)
+    sampled: dict[str, int]  # level → how many series its selection backtest used
+
+    def jobs(self, config: ForecastConfig) -> list[Job]:
+        """One statsforecast call per distinct model set."""
+        by_models: dict[tuple[str, ...], list[str]] = {}
+        for sid, models in self.detailed.items():
+            by_models.setdefault(models, []).append(sid)
+        for level, sids in self.bulk.items():
+            by_models.setdefault(self.chosen[level], []).extend(sids)
+        return [(models, tuple(sids), ()) for models, sids in by_models.items()]
+
+
+def _sample(prepared: _Prepared, sids: Sequence[str], size: int) -> list[str]:
+    """At most `size` series spread evenly over `sids` ranked by volume (small to large)."""
+    if len(sids) <= size:
+        return list(sids)
+    ranked = sorted(sids, key=lambda sid: (float(np.sum(np.abs(prepared.values[sid]))), sid))
+    picks = np.unique(np.linspace(0, len(ranked) - 1, size).round().astype(int))
+    return [ranked[i] for i in picks]
+
+
+def _tiers(prepared: _Prepared, config: ForecastConfig, design: BacktestDesign | None,
+           levels: Mapping[str, str] | None) -> _Tiers:
+    """Split the long series into the detailed and bulk tiers and choose each bulk level's
+    ensemble: the `bulk_ensemble_size` fast models with the lowest mean MASE over a sample of
+    the level's series and the backtest windows."""
+    by_level: dict[str, list[str]] = {}
+    for sid, (kind, _) in prepared.kinds.items():
+        if kind == DEFAULT_METHOD:
+            level = (levels or {}).get(sid, UNGROUPED)
+            by_level.setdefault(level, []).append(sid)
+    detailed: dict[str, tuple[str, ...]] = {}
+    bulk: dict[str, tuple[str, ...]] = {}
+    slow_from = config.arima_min_seasons * config.season_length
+    short_set = tuple(c for c in config.candidates if c != "arima") or config.candidates
+    for level, sids in by_level.items():
+        if ((levels is None or level in config.detailed_levels)
+                and len(sids) <= config.detailed_limit):
+            for sid in sids:
+                length = prepared.values[sid].size - prepared.first[sid]
+                detailed[sid] = config.candidates if length >= slow_from else short_set
+        else:
+            bulk[level] = tuple(sids)
+    chosen: dict[str, tuple[str, ...]] = {}
+    sampled: dict[str, int] = {}
+    if design is not None:
+        for level, members in bulk.items():
+            sample = _sample(prepared, members, config.selection_sample)
+            sampled[level] = len(sample)
+            errors: dict[str, list[float]] = {name: [] for name in config.bulk_candidates}
+            windows = _fit(prepared, config, design.origins, design.horizon,
+                           [(config.bulk_candidates, sample, ())])
+            for origin, fitted in zip(design.origins, windows, strict=True):
+                for sid in sample:
+                    actual = prepared.values[sid][origin:origin + design.horizon]
+                    for name in config.bulk_candidates:
+                        errors[name].append(float(np.mean(np.abs(actual - fitted[name][sid])))
+                                            / prepared.scales[sid])
+            ranked = sorted(config.bulk_candidates, key=lambda name: (
+                float(np.mean(errors[name])), config.bulk_candidates.index(name)))
+            chosen[level] = tuple(ranked[:config.bulk_ensemble_size])
+    return _Tiers(detailed, bulk, chosen, sampled)
 
 
 def forecast_set(histories: Mapping[str, Sequence[float] | Floats],
                  structure: Structure | None, config: ForecastConfig,
-                 *, baselines: bool = False) -> ForecastSet:
+                 *, baselines: bool = False, levels: Mapping[str, str] | None = None
+                 ) -> ForecastSet:
     """Forecast every series of `histories` (equal-length arrays on one time axis, oldest
     first, ending with the last closed period) `config.horizon` periods ahead.
 
     `structure` ties series together (reconciled so aggregates equal the sum of their parts);
-    None treats them as independent. With `baselines`, also returns each baseline's plain
-    forecast and model intervals per series (seasonal naive, ETS, ARIMA, Theta and their
-    mean) for backtests; fallback series use their fallback there too.
+    None treats them as independent. `levels` names each series' level (company, team,
+    person…) for the choice of tier (`ForecastConfig`); without it every series is one level.
+    With `baselines`, also returns each baseline's plain forecast and model intervals per
+    series (seasonal naive, ETS, ARIMA, Theta and their mean) for backtests; fallback series
+    use their fallback there too.
     """
     structure = structure or Structure.flat(list(histories))
     missing = set(structure.series_ids) ^ set(histories)
@@ -390,22 +539,43 @@ def forecast_set(histories: Mapping[str, Sequence[float] | Floats],
     prepared, design = _prepare(histories, config)
     ids = list(structure.series_ids)
     length = len(next(iter(histories.values()))) if histories else 0
-    levels = config.levels if baselines else ()
-    candidates, fallbacks = _base_forecasts(prepared, config, length, config.horizon, levels)
+    tiers = _tiers(prepared, config, design, levels)
+    jobs = tiers.jobs(config)
+    if baselines:
+        # the baselines with their own model intervals: the detailed candidates with theirs,
+        # and the baseline models on the other long series too
+        jobs = [(models, sids, config.levels if models == config.candidates else ())
+                for models, sids, _ in jobs]
+    cuts = [length, *(design.origins if design is not None else ())]
+    fitted = _fit(prepared, config, cuts, config.horizon, jobs)
+    candidates = fitted[0]
+    bulk_ids = (*(s for sids in tiers.bulk.values() for s in sids),
+                *(s for s, models in tiers.detailed.items() if models != config.candidates))
+    if baselines and bulk_ids:
+        names = tuple(n for n in ("seasonal_naive", *BASELINE_MEAN) if n in config.candidates)
+        plain = _fit(prepared, config, [length], config.horizon,
+                     [(names, bulk_ids, config.levels)])[0]
+        for column, values in plain.items():
+            candidates.setdefault(column, {}).update(values)
+    fallbacks = _fallbacks(prepared, config, length, config.horizon)
+    level_of = {sid: level for level, sids in tiers.bulk.items() for sid in sids}
 
-    # backtest: every candidate at each inner origin, for every series; window_mase[sid][name]
-    # holds one scaled error per window
+    # backtest: every candidate (a bulk series: its level's ensemble) at each inner origin;
+    # window_mase[sid][name] holds one scaled error per window
     window_mase: dict[str, dict[str, list[float]]] = {sid: {} for sid in ids}
     backtest: list[tuple[int, dict[str, dict[str, Floats]], dict[str, Floats]]] = []
     if design is not None:
         for origin in design.origins:
-            cands, falls = _base_forecasts(prepared, config, origin, design.horizon)
-            backtest.append((origin, cands, falls))
+            window = {column: {sid: values[:design.horizon] for sid, values in by_sid.items()}
+                      for column, by_sid in fitted[len(backtest) + 1].items()}
+            backtest.append((origin, window,
+                             _fallbacks(prepared, config, origin, design.horizon)))
         for sid, (kind, _) in prepared.kinds.items():
             if kind != DEFAULT_METHOD:
                 continue
             actual_rows = [prepared.values[sid][o:o + design.horizon] for o, _, _ in backtest]
-            for name in config.candidates:
+            names = tiers.chosen[level_of[sid]] if sid in level_of else tiers.detailed[sid]
+            for name in names:
                 window_mase[sid][name] = [
                     float(np.mean(np.abs(a - c[name][sid]))) / prepared.scales[sid]
                     for a, (_, c, _) in zip(actual_rows, backtest, strict=True)]
@@ -414,18 +584,22 @@ def forecast_set(histories: Mapping[str, Sequence[float] | Floats],
 
     def select(sid: str, skip: int | None = None) -> tuple[str, ...]:
         """The ensemble of `sid`: the best candidates on the backtest windows (all but
-        window `skip`, for cross-fitted calibration errors)."""
+        window `skip`, for cross-fitted calibration errors); a bulk series takes its level's
+        (chosen on a sample of many series: one choice for the level barely overfits)."""
         kind = prepared.kinds[sid][0]
         if kind != DEFAULT_METHOD:
             return FALLBACK_MEMBERS[kind]
+        if sid in level_of:
+            return tiers.chosen[level_of[sid]]
 
         def rank(name: str) -> tuple[float, int]:
             errs = [e for j, e in enumerate(window_mase[sid].get(name, [])) if j != skip]
             return (float(np.mean(errs)) if errs else math.inf, config.candidates.index(name))
 
-        return tuple(sorted(config.candidates, key=rank)[:config.ensemble_size])
+        return tuple(sorted(tiers.detailed[sid], key=rank)[:config.ensemble_size])
 
     members = {sid: select(sid) for sid in ids}
+    non_negative = np.array([bool((prepared.values[sid] >= 0).all()) for sid in ids])
 
     def combine(cands: dict[str, dict[str, Floats]], falls: dict[str, Floats],
                 horizon: int, chosen: Mapping[str, tuple[str, ...]]) -> Floats:
@@ -436,7 +610,6 @@ def forecast_set(histories: Mapping[str, Sequence[float] | Floats],
             else:
                 rows.append(falls[sid])
         base = np.vstack(rows) if rows else np.zeros((0, horizon))
-        non_negative = np.array([bool((prepared.values[sid] >= 0).all()) for sid in ids])
         return np.where(non_negative[:, None], np.maximum(base, 0.0), base)
 
     base = combine(candidates, fallbacks, config.horizon, members)
@@ -453,13 +626,32 @@ def forecast_set(histories: Mapping[str, Sequence[float] | Floats],
             actual_cv.append(np.vstack([prepared.values[sid][origin:origin + design.horizon]
                                         for sid in ids]))
         errors = np.hstack(actual_cv) - np.hstack(cv_base)
-    matrix, used = reconciliation_matrix(structure, config.reconciliation, errors)
-    point = matrix @ base
+    flat = structure.summing.shape[0] == structure.summing.shape[1]
+    reconcile: Callable[[Floats], Floats]
+    if flat:  # independent series: nothing to reconcile (and no n x n identity to build)
+        used = "none"
+
+        def unchanged(values: Floats) -> Floats:
+            return values
+
+        reconcile = unchanged
+    elif structure.summing.shape[1] > config.reconcile_limit:
+        # thousands of bottoms: one MinT would need n x n matrices
+        reconcile, used = two_stage(structure, config.reconciliation, errors)
+    else:
+        matrix, used = reconciliation_matrix(structure, config.reconciliation, errors)
+
+        def by_matrix(values: Floats) -> Floats:
+            out: Floats = matrix @ values
+            return out
+
+        reconcile = by_matrix
+    point = reconcile(base)
     scale = np.array([prepared.scales[sid] for sid in ids])
     quantiles: dict[int, tuple[float, float]] = {}
     samples = 0
     if errors is not None:
-        reconciled_errors = np.hstack(actual_cv) - matrix @ np.hstack(cv_base)
+        reconciled_errors = np.hstack(actual_cv) - reconcile(np.hstack(cv_base))
         signed = (reconciled_errors / scale[:, None]).ravel()
         samples = signed.size
         # centre on the median error (how past forecasts leaned), width from the pooled
@@ -477,16 +669,20 @@ def forecast_set(histories: Mapping[str, Sequence[float] | Floats],
             quantiles[level] = (-_normal_quantile(level), _normal_quantile(level))
     growth = (np.ones(config.horizon) if errors is not None
               else np.sqrt(np.arange(1, config.horizon + 1)))
-    non_negative = np.array([bool((prepared.values[sid] >= 0).all()) for sid in ids])
     out: list[SeriesForecast] = []
     for row, sid in enumerate(ids):
         kind, reason = prepared.kinds[sid]
+        if sid in level_of:
+            group = level_of[sid]
+            reason = (f"chosen for the level: the {len(members[sid])} best of "
+                      f"{len(config.bulk_candidates)} fast models on a backtest of "
+                      f"{tiers.sampled[group]} of its {len(tiers.bulk[group])} series")
         intervals: dict[int, tuple[Floats, Floats]] = {}
-        for level, (below, above) in quantiles.items():
+        for level_pct, (below, above) in quantiles.items():
             low = point[row] + below * scale[row] * growth
             if non_negative[row]:
                 low = np.maximum(low, 0.0)
-            intervals[level] = (low, point[row] + above * scale[row] * growth)
+            intervals[level_pct] = (low, point[row] + above * scale[row] * growth)
         out.append(SeriesForecast(
             series_id=sid, method=kind, members=members[sid], reason=reason,
             point=point[row], intervals=intervals, base_point=base[row], scale=scale[row],
@@ -565,13 +761,14 @@ def forecast_hierarchy(primary: Mapping[str, Sequence[float] | Floats],
                        structure: Structure | None, config: ForecastConfig,
                        groupings: Mapping[str, Mapping[str, Sequence[float] | Floats]]
                        | None = None, *, total_id: str = "company",
-                       baselines: bool = False) -> ForecastSet:
+                       baselines: bool = False, levels: Mapping[str, str] | None = None
+                       ) -> ForecastSet:
     """The primary hierarchy (e.g. company → teams → people) reconciled by `structure`, plus
     each grouping (e.g. product families, segments: other splits of the same company total)
     forecast on its own and anchored to the primary `total_id` forecast. One `ForecastSet`
     with every series; quantiles and reconciliation are the primary's.
     """
-    result = forecast_set(primary, structure, config, baselines=baselines)
+    result = forecast_set(primary, structure, config, baselines=baselines, levels=levels)
     if not groupings:
         return result
     total = result.by_id()[total_id].point
@@ -580,7 +777,8 @@ def forecast_hierarchy(primary: Mapping[str, Sequence[float] | Floats],
     for parts in groupings.values():
         if not parts:
             continue
-        grouped = anchored(forecast_set(parts, None, config, baselines=baselines), total)
+        grouped = anchored(forecast_set(parts, None, config, baselines=baselines,
+                                        levels=levels), total)
         series.extend(grouped.series)
         for name, table in grouped.baselines.items():
             merged.setdefault(name, {}).update(table)

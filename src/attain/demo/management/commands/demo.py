@@ -45,6 +45,7 @@ class Command(BaseCommand):
     def _calculate(self) -> None:
         """Materialise what the pages read. The forecast takes minutes, so it is queued for the
         task worker that `serve` starts; its page says so until the run lands."""
+        from attain.demo.compensation import set_up_compensation
         from attain.forecasting.actions import request_forecast
         from attain.ingest.quality.actions import run_quality_check
         from attain.performance.actions import run_bookings_calculation, run_performance_analytics
@@ -53,7 +54,8 @@ class Command(BaseCommand):
         steps = [("bookings per person and period", run_bookings_calculation),
                  ("performance: quotas, attainment, comparison", run_performance_analytics),
                  ("pipeline analytics", run_pipeline_analytics),
-                 ("data quality", run_quality_check)]
+                 ("data quality", run_quality_check),
+                 ("compensation: plans, assignments, last quarter", set_up_compensation)]
         for label, calculate in steps:
             started = time.perf_counter()
             self.stdout.write(f"Calculating {label} …")

@@ -1,5 +1,5 @@
-"""The generator's fast write path: plain tuples into a model's table with the driver's fastest
-bulk insert, in the caller's transaction, with ids the caller allocates.
+"""The fast write path: plain tuples into a model's table with the driver's fastest bulk insert
+(and bulk update), in the caller's transaction. Used by the demo generator and by imports.
 
 Django's `bulk_create` builds a model instance per row and prepares every value through its
 field; for millions of rows that costs more than the database's own work. `TableWriter` skips it:
@@ -11,14 +11,19 @@ field; for millions of rows that costs more than the database's own work. `Table
 - PostgreSQL: `COPY table (columns) FROM STDIN` with psycopg 3's `cursor.copy()` and
   `write_row`; psycopg adapts `Decimal`, aware datetimes, dates and booleans itself.
 Column names come from the model's `_meta` (each field's db column), so a renamed column needs
-no change here.
+no change here. `TableUpdater` sets columns of existing rows by id the same way (`executemany`
+of one `UPDATE … WHERE id = ?` on SQLite; on PostgreSQL `COPY` into a temporary table, then one
+`UPDATE … FROM` it). `ModelRows` turns dicts of field values into full rows, filling every
+column the dict leaves out with the field's default as the ORM would (`default`, `db_default`
+literals, `auto_now(_add)`).
 
-Ids: the caller needs the ids of the rows it writes (stage changes point at opportunities), so
-it allocates them with `IdAllocator` (from the table's current largest id) and writes them
-explicitly. PostgreSQL's sequences do not move on explicit ids: `reset_sequences` sets them to
+Ids: a caller that needs ids either lets the database assign them (leave `id` out of `fields`)
+and reads them back by a unique key — safe when other sessions write at the same time; imports
+do this — or allocates them with `IdAllocator` (from the table's current largest id) and writes
+them explicitly, which assumes nothing else writes to these tables meanwhile (the demo
+generator). PostgreSQL's sequences do not move on explicit ids: `reset_sequences` sets them to
 the largest id afterwards, so later ORM inserts continue after the generated rows (SQLite's
-AUTOINCREMENT bookkeeping follows explicit ids by itself). Allocation assumes nothing else
-writes to these tables while the generator runs.
+AUTOINCREMENT bookkeeping follows explicit ids by itself).
 
 Rows are consumed as they are written, so a generator of rows keeps memory bounded however
 many rows it yields.
@@ -33,7 +38,8 @@ from typing import Any
 
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, models
-from django.db.models import Max
+from django.db.models import NOT_PROVIDED, Max, Value
+from django.utils import timezone
 
 Row = Sequence[Any]
 
@@ -184,3 +190,104 @@ def reset_sequences(model_list: Iterable[type[models.Model]],
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
+
+
+class ModelRows:
+    """Full rows for `TableWriter(model, rows.fields)` from dicts of field values (attnames such
+    as `owner_id`, or names): every concrete column but the primary key, a column the dict leaves
+    out taking the field's default the way `Model.save()` would give it."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.fields = [f.attname for f in concrete]
+        self._defaults: list[tuple[str, str, Callable[[], Any] | None, Any]] = []
+        for f in concrete:
+            maker: Callable[[], Any] | None = None
+            constant: Any = None
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                maker = timezone.now
+            elif f.has_default() and callable(f.default):
+                maker = f.get_default
+            elif f.has_default() or f.db_default is NOT_PROVIDED:
+                constant = f.get_default()  # a plain default, None or "" (as the ORM gives)
+            elif not f.has_default() and f.db_default is not NOT_PROVIDED:
+                default = f.db_default
+                if hasattr(default, "resolve_expression"):
+                    if not isinstance(default, Value):
+                        raise ValueError(f"{model.__name__}.{f.name}: a database default that "
+                                         "is an expression cannot be written by the fast path")
+                    default = default.value
+                maker, constant = None, default
+            self._defaults.append((f.attname, f.name, maker, constant))
+
+    def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for attname, name, maker, constant in self._defaults:
+            if attname in values:
+                out.append(values[attname])
+            elif name in values:
+                out.append(values[name])
+            else:
+                out.append(maker() if maker is not None else constant)
+        return tuple(out)
+
+
+class TableUpdater:
+    """Sets `fields` of existing rows of `model` by primary key; rows are `(pk, *values)`."""
+
+    def __init__(self, model: type[models.Model], fields: Sequence[str],
+                 using: str = DEFAULT_DB_ALIAS) -> None:
+        self.writer = TableWriter(model, ["id", *fields], using)
+
+    def update(self, rows: Iterable[Row]) -> int:
+        """Update the rows in the current transaction; return how many were given."""
+        writer = self.writer
+        connection = writer.connection
+        connection.ensure_connection()
+        counted = _Counter(rows)
+        quote = connection.ops.quote_name
+        table = quote(writer.model._meta.db_table)
+        pk, *columns = [quote(c) for c in writer.columns]
+        if connection.vendor == "sqlite":
+            converters = writer._sqlite_converters(connection)
+            moved = ((*row[1:], row[0]) for row in counted)  # pk last, for the WHERE
+            shifted = [((index - 1) % len(writer.columns), convert)
+                       for index, convert in converters]
+            sets = ", ".join(f"{c} = ?" for c in columns)
+            connection.connection.executemany(
+                f"UPDATE {table} SET {sets} WHERE {pk} = ?",
+                (_convert(row, shifted) for row in moved) if shifted else moved)
+        elif connection.vendor == "postgresql":
+            with connection.connection.cursor() as cursor:
+                cursor.execute("CREATE TEMPORARY TABLE attain_bulk_update ON COMMIT DROP AS "
+                               f"SELECT {pk}, {', '.join(columns)} FROM {table} WITH NO DATA")
+                with cursor.copy(f"COPY attain_bulk_update ({pk}, {', '.join(columns)}) "
+                                 "FROM STDIN") as copy:
+                    for row in counted:
+                        copy.write_row(row)
+                sets = ", ".join(f"{c} = u.{c}" for c in columns)
+                cursor.execute(f"UPDATE {table} SET {sets} FROM attain_bulk_update u "
+                               f"WHERE {table}.{pk} = u.{pk}")
+                cursor.execute("DROP TABLE attain_bulk_update")
+        else:
+            raise NotImplementedError(
+                f"the fast write path supports SQLite and PostgreSQL, not {connection.vendor}")
+        return counted.count
+
+
+def take_ids(model: type[models.Model], count: int, using: str = DEFAULT_DB_ALIAS) -> list[int]:
+    """`count` new primary keys for `model` from its PostgreSQL sequence (identity column), in
+    one query; safe while other sessions insert too. Rows written with these ids explicitly need
+    no `reset_sequences`. PostgreSQL only (SQLite has no sequences: insert without ids and read
+    them back by a unique key)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("take_ids needs PostgreSQL")
+    if count <= 0:
+        return []
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                       "FROM generate_series(1, %s)", [table, column, count])
+        return [row[0] for row in cursor.fetchall()]
