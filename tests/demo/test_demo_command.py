@@ -1,5 +1,6 @@
 """`attain demo --no-serve`: loads the organisation once, materialises every page's results,
-runs one compensation period, queues the forecast, prints the logins; a second call reuses what exists."""
+runs one compensation period, queues the forecast, prints the logins; a second call reuses what
+exists."""
 
 from io import StringIO
 

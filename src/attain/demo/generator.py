@@ -112,7 +112,7 @@ STAGE_CHANGE_FIELDS = ("id", "opportunity", "from_stage", "to_stage", "changed_a
 LEAD_FIELDS = ("id", "external_id", "name", "company", "source", "status", "owner", "created_at",
                "qualified_at", "converted_at", "converted_opportunity")
 BOOKING_FIELDS = ("id", "external_id", "opportunity", "owner", "team", "product", "quantity",
-                  "amount", "currency", "booked_on")
+                  "amount", "currency", "booked_on", "invoiced_on", "paid_on")
 QUOTA_FIELDS = ("id", "person", "team", "period", "kind", "amount", "currency")
 FAST_WRITTEN_MODELS = (Account, Contact, Opportunity, StageChange, Lead, Booking, Quota)
 # Plain strings for the enumerations written through the fast path (psycopg would write an
@@ -1002,9 +1002,20 @@ class _Builder:
                 amount = share + (k < remainder)
                 self.booking_seq += 1
                 quantity = max(1, round(amount / 100 / price))
+                invoiced_on, paid_on = self._billing_days(booked_on, self.booking_seq)
                 yield (self.booking_ids.take(), f"BKG-{self.booking_seq:08d}", opp_id, owner,
                        team, product_id, Decimal(quantity), cents_decimal(amount), currency,
-                       booked_on)
+                       booked_on, invoiced_on, paid_on)
+
+    def _billing_days(self, booked_on: date, seq: int) -> tuple[date | None, date | None]:
+        """Invoice 0 to 14 days after booking, payment 30 to 60 days after the invoice; a day not
+        reached by the end of the data stays empty (not invoiced / not paid yet). Spread by the
+        line's sequence number, not drawn from a random stream, so no other value moves."""
+        invoiced_on = booked_on + timedelta(days=seq * 7 % 15)
+        paid_on = invoiced_on + timedelta(days=30 + seq * 11 % 31)
+        if invoiced_on >= self.end:
+            return None, None
+        return invoiced_on, paid_on if paid_on < self.end else None
 
     # -- leads that did not (yet) become deals --
 

@@ -385,8 +385,11 @@ def person_period_bookings(
 # --- the performance run: attainment, pacing, comparison, leaderboards ------------------------
 #
 # Every figure below comes from the latest succeeded `performance` run. Medians and percentiles
-# of a comparison are taken over the materialised rows of one team and period (tens of rows),
-# which is presentation, not a recalculation.
+# of a comparison are taken over the materialised rows of one period (a team's, or every rep's),
+# which is presentation, not a recalculation: the pages let the database sort, rank, count and
+# page them (`comparison_page`, `leaderboard_page`, `person_performance_rows`, `scope_totals`),
+# so a request reads one page of rows and a few aggregates however many reps there are; the
+# exports and the API read every row (`comparison`, `leaderboard`).
 
 PERFORMANCE_RUN_KIND = "performance"
 PERFORMANCE_PERIOD_KINDS = ("quarter", "month", "year", "week")
@@ -1028,7 +1031,8 @@ def leaderboard_page(user: Any, as_of: date, run: CalcRun | None, period: Period
     start = page.start_index() - 1 if page.paginator.count else 0
     shown = list(now.values_list(*fields)[start:start + page_size])
     top = shown[:15] if start == 0 and page_size >= 15 else list(now.values_list(*fields)[:15])
-    mine = (list(_of_people(ranked(period), [viewer_person_id]).values_list(*fields))
+    on_page = [r for r in shown if r[0] == viewer_person_id]
+    mine = (on_page or list(_of_people(ranked(period), [viewer_person_id]).values_list(*fields))
             if viewer_person_id is not None else [])
     previous = previous_period(period)
     wanted = {r[0] for r in (*shown, *top, *mine)}
