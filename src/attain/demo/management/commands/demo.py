@@ -64,4 +64,4 @@ class Command(BaseCommand):
                               f"({time.perf_counter() - started:.1f} s)")
         run = request_forecast(None, period_kind="quarter")
         self.stdout.write(f"Forecast run #{run.pk} queued: the worker computes it in the "
-                          "background (a few minutes).")
+                          "background (a minute or two).")
