@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from attain.compensation import queries as comp_queries
 from attain.core.money import round_money
 from attain.core.periods import PeriodKind, add_months
 from attain.crm import queries as crm_queries
@@ -71,7 +72,8 @@ def _pipeline(rows: Sequence[StagePipeline], as_of: date, owner: int | None = No
 
 
 def rep_home(viewer: Viewer, as_of: date) -> dict[str, Any]:
-    """A rep: this quarter's bookings vs quota, the monthly trend, open pipeline, recent wins."""
+    """A rep: this quarter's bookings vs quota, pay earned so far (the latest compensation run of
+    the month or quarter containing `as_of`), the monthly trend, open pipeline, recent wins."""
     user, me = viewer.user, viewer.person_id
     assert me is not None
     span, period = perf.current_period(PeriodKind.QUARTER, as_of)
@@ -79,8 +81,11 @@ def rep_home(viewer: Viewer, as_of: date) -> dict[str, Any]:
     months = perf.monthly_bookings(user, as_of, *perf.last_twelve_months(as_of), person_ids=[me])
     wins = crm_queries.opportunities(user, as_of, owner_id=me, is_won=True,
                                      ordering="-close_date")[:RECENT_WINS]
+    earned = comp_queries.earnings_so_far(me, as_of)
     return {
         "span": span, "period": period, "mine": mine,
+        "earned": None if earned is None else {"period": earned[0], "amount": earned[1],
+                                               "currency": earned[2]},
         "mine_link": links.person_url(me, period.pk if period else None),
         "quarter_bookings_link": links.bookings_url(owner=me, start=span.start, end=span.end),
         "gauge_chart": charts.gauge_chart(mine.pct, link=links.person_url(
