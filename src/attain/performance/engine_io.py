@@ -23,11 +23,11 @@ import pyarrow.compute as pc
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Case, CharField, F, Max, Min, Q, Value, When
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods, fiscal_calendar
-from attain.core.engine_io import as_text, finish_run, snapshot
+from attain.core.engine_io import as_text, business_day, finish_run, snapshot
 from attain.core.models import CalcRun, Period
 from attain.core.money import MONEY_DIGITS, MONEY_PLACES
 from attain.core.periods import PeriodKind, add_months
@@ -77,15 +77,10 @@ class RunError(Exception):
 # --- snapshots ----------------------------------------------------------------------------------
 
 
-_as_text = as_text
-
-
-
-
 def snapshot_bookings(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
     """Every booking as the engine's logical `bookings` table (amounts stay exact decimals)."""
     rows = (Booking.objects.order_by("pk")
-            .annotate(amount_text=_as_text("amount"))
+            .annotate(amount_text=as_text("amount"))
             .values_list("pk", "owner_id", "booked_on", "amount_text", "currency"))
     return snapshot(rows, BOOKINGS, batch_size)
 
@@ -113,7 +108,7 @@ def snapshot_booking_lines(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
 def snapshot_exchange_rates(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
     """Every exchange rate as the engine's logical `exchange_rates` table."""
     rows = (ExchangeRate.objects.order_by("currency", "month_start")
-            .annotate(rate_text=_as_text("rate"))
+            .annotate(rate_text=as_text("rate"))
             .values_list("currency", "month_start", "rate_text"))
     return snapshot(rows, EXCHANGE_RATES, batch_size)
 
@@ -320,7 +315,7 @@ def snapshot_quota_versions(currency: str, batch_size: int = SNAPSHOT_BATCH_SIZE
                 .annotate(holder=Case(When(quota__person__isnull=False, then=Value("person")),
                                       default=Value("team")),
                           holder_id=Coalesce("quota__person_id", "quota__team_id"),
-                          amount_text=_as_text("amount"))
+                          amount_text=as_text("amount"))
                 .values_list("pk", "holder", "holder_id", "quota__period_id", "valid_from",
                              "amount_text"))
     stored = snapshot(versions, PERF_QUOTA_VERSIONS, batch_size)
@@ -330,19 +325,15 @@ def snapshot_quota_versions(currency: str, batch_size: int = SNAPSHOT_BATCH_SIZE
                                   default=Value("team")),
                       holder_id=Coalesce("person_id", "team_id"),
                       valid_from=Value(SINCE_FOREVER.isoformat()),
-                      amount_text=_as_text("amount"))
+                      amount_text=as_text("amount"))
             .values_list("version_id", "holder", "holder_id", "period_id", "valid_from",
                          "amount_text"))
     return pa.concat_tables([stored, snapshot(bare, PERF_QUOTA_VERSIONS, batch_size)])
 
 
-def _business_date(field_name: str) -> TruncDate:
-    return TruncDate(field_name, tzinfo=timezone.get_current_timezone())
-
-
 def snapshot_opportunities(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
     rows = (Opportunity.objects.order_by("pk")
-            .annotate(amount_text=_as_text("amount"), created_on=_business_date("created_at"))
+            .annotate(amount_text=as_text("amount"), created_on=business_day("created_at"))
             .values_list("pk", "owner_id", "amount_text", "currency", "created_on",
                          "close_date", "is_closed", "is_won"))
     return snapshot(rows, PERF_OPPORTUNITIES, batch_size)
@@ -350,7 +341,7 @@ def snapshot_opportunities(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
 
 def snapshot_stage_changes(batch_size: int = SNAPSHOT_BATCH_SIZE) -> pa.Table:
     rows = (StageChange.objects.order_by("pk")
-            .annotate(changed_on=_business_date("changed_at"))
+            .annotate(changed_on=business_day("changed_at"))
             .values_list("pk", "opportunity_id", "to_stage_id", "to_stage__order",
                          "to_stage__is_won", "to_stage__is_lost", "changed_on"))
     return snapshot(rows, PERF_STAGE_CHANGES, batch_size)
