@@ -122,6 +122,6 @@ def test_unknown_backend_is_refused_naming_it(org):
 
 
 def test_command_runs_and_reports(org, capsys):
-    call_command("calc_pipeline", "--backend", "duckdb")
+    call_command("calc", "pipeline", "--backend", "duckdb")
     out = capsys.readouterr().out
     assert "pipeline_analytics on duckdb: succeeded" in out

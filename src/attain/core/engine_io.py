@@ -3,7 +3,7 @@ one of the engine's logical schemas (`attain.engine.schemas`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -61,3 +61,15 @@ def finish_run(run: CalcRun, status: str, fields: Iterable[str] = ()) -> None:
     run.status = status
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at", *fields])
+
+
+def run_queued(run_id: int, work: Callable[[CalcRun], CalcRun]) -> dict[str, Any]:
+    """The body of a calculation task: run the queued run `run_id` with `work` and summarise it.
+
+    A run that is no longer queued (a second worker took it, or it already ran) is left alone.
+    """
+    run = CalcRun.objects.select_related("requested_by").get(pk=run_id)
+    if run.status != CalcRun.Status.QUEUED:
+        return {"run_id": run.pk, "status": run.status, "skipped": "not queued"}
+    run = work(run)
+    return {"run_id": run.pk, "status": run.status, "output_rows": run.output_rows}

@@ -6,7 +6,7 @@ from typing import Any
 
 from django_tasks import task
 
-from attain.core.models import CalcRun
+from attain.core.engine_io import run_queued
 
 
 @task()
@@ -14,11 +14,8 @@ def run_bookings_calculation_task(run_id: int) -> dict[str, Any]:
     """Run the queued bookings run `run_id` (see `actions.request_bookings_calculation`)."""
     from attain.performance.actions import run_bookings_calculation
 
-    run = CalcRun.objects.select_related("requested_by").get(pk=run_id)
-    if run.status != CalcRun.Status.QUEUED:
-        return {"run_id": run.pk, "status": run.status, "skipped": "not queued"}
-    run = run_bookings_calculation(run.requested_by, run.backend or None, run=run)
-    return {"run_id": run.pk, "status": run.status, "output_rows": run.output_rows}
+    return run_queued(run_id, lambda run: run_bookings_calculation(
+        run.requested_by, run.backend or None, run=run))
 
 
 @task()
@@ -26,8 +23,5 @@ def run_performance_analytics_task(run_id: int) -> dict[str, Any]:
     """Run the queued performance run `run_id` (see `actions.request_performance_analytics`)."""
     from attain.performance.actions import run_performance_analytics
 
-    run = CalcRun.objects.select_related("requested_by").get(pk=run_id)
-    if run.status != CalcRun.Status.QUEUED:
-        return {"run_id": run.pk, "status": run.status, "skipped": "not queued"}
-    run = run_performance_analytics(run.requested_by, run.backend or None, run=run)
-    return {"run_id": run.pk, "status": run.status, "output_rows": run.output_rows}
+    return run_queued(run_id, lambda run: run_performance_analytics(
+        run.requested_by, run.backend or None, run=run))

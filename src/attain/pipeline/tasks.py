@@ -6,7 +6,7 @@ from typing import Any
 
 from django_tasks import task
 
-from attain.core.models import CalcRun
+from attain.core.engine_io import run_queued
 
 
 @task()
@@ -14,8 +14,5 @@ def run_pipeline_analytics_task(run_id: int) -> dict[str, Any]:
     """Run the queued pipeline analytics run `run_id` (see `actions.request_pipeline_analytics`)."""
     from attain.pipeline.actions import run_pipeline_analytics
 
-    run = CalcRun.objects.select_related("requested_by").get(pk=run_id)
-    if run.status != CalcRun.Status.QUEUED:
-        return {"run_id": run.pk, "status": run.status, "skipped": "not queued"}
-    run = run_pipeline_analytics(run.requested_by, run.backend or None, run=run)
-    return {"run_id": run.pk, "status": run.status, "output_rows": run.output_rows}
+    return run_queued(run_id, lambda run: run_pipeline_analytics(
+        run.requested_by, run.backend or None, run=run))
