@@ -3,7 +3,9 @@ one of the engine's logical schemas (`attain.engine.schemas`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -54,6 +56,48 @@ def snapshot(queryset: QuerySet[Any], logical: LogicalTable,
                     arrays.append(pa.array(values).cast(target.type, safe=True))
             batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
+
+
+def start_run(run: CalcRun | None, *, kind: str, requested_by: Any, backend: str,
+              calc_version: str, params: dict[str, Any]) -> CalcRun:
+    """Save `run` (a queued one) or a new run of `kind` as running with these settings."""
+    if run is None:
+        run = CalcRun(kind=kind, requested_by=requested_by)
+    run.status = CalcRun.Status.RUNNING
+    run.started_at = timezone.now()
+    run.backend = backend
+    run.calc_version = calc_version
+    run.params = params
+    run.save()
+    return run
+
+
+@dataclass
+class RunClock:
+    """Times a run's steps (seconds per step) and its total, for `CalcRun.timings`."""
+
+    started: float = field(default_factory=time.perf_counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def time(self, step: str, work: Callable[[], Any]) -> Any:
+        """`work()`, its duration recorded as `step` even when it raises."""
+        begun = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.seconds[step] = round(time.perf_counter() - begun, 4)
+
+    def timings(self) -> dict[str, float]:
+        return {**self.seconds, "total": round(time.perf_counter() - self.started, 4)}
+
+
+def fail_run(run: CalcRun, clock: RunClock, message: str) -> None:
+    """Save `run` as failed with `message`, no result rows, and the steps timed so far."""
+    run.error = message
+    run.output_rows = 0
+    run.timings = clock.timings()
+    finish_run(run, CalcRun.Status.FAILED,
+               ["error", "inputs_hash", "input_rows", "output_rows", "timings"])
 
 
 def finish_run(run: CalcRun, status: str, fields: Iterable[str] = ()) -> None:

@@ -34,7 +34,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods
-from attain.core.engine_io import finish_run
+from attain.core.engine_io import RunClock, fail_run, finish_run, start_run
 from attain.core.models import CalcRun, Period
 from attain.core.money import round_money
 from attain.core.periods import FiscalCalendarRules, FiscalSpan, PeriodKind, add_months
@@ -276,9 +276,6 @@ def _label(info: dict[str, SeriesInfo]) -> None:
 # --- the forecast run ---------------------------------------------------------------------------
 
 
-_finish = finish_run
-
-
 def run_forecast(*, requested_by: Any = None, as_of: date | None = None,
                  kind: PeriodKind = PeriodKind.MONTH, horizon: int | None = None,
                  levels: Sequence[str] = ALL_LEVELS, with_pipeline: bool = True,
@@ -299,18 +296,15 @@ def run_forecast(*, requested_by: Any = None, as_of: date | None = None,
                             field="period_kind", value=kind.value)
     horizon = horizon or DEFAULT_HORIZON[kind]
     currency = str(settings.ATTAIN_COMPANY_CURRENCY)
-    if run is None:
-        run = CalcRun(kind=FORECAST_RUN_KIND, requested_by=requested_by)
-    run.status = CalcRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.backend = "statsforecast"
-    run.calc_version = f"ts{CALC_VERSION}-pipe{pipeline_engine.PIPELINE_CALC_VERSION}"
-    run.params = {"as_of": as_of.isoformat(), "period_kind": kind.value, "horizon": horizon,
-                  "levels": list(levels), "pipeline": with_pipeline,
-                  "measures": list(measures), "company_currency": currency}
-    run.save()
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
+    run = start_run(run, kind=FORECAST_RUN_KIND, requested_by=requested_by,
+                    backend="statsforecast",
+                    calc_version=f"ts{CALC_VERSION}-pipe{pipeline_engine.PIPELINE_CALC_VERSION}",
+                    params={"as_of": as_of.isoformat(), "period_kind": kind.value,
+                            "horizon": horizon, "levels": list(levels),
+                            "pipeline": with_pipeline, "measures": list(measures),
+                            "company_currency": currency})
+    clock = RunClock()
+    timings = clock.seconds
 
     def lap(step: str, since: float) -> float:
         now = time.perf_counter()
@@ -354,25 +348,16 @@ def run_forecast(*, requested_by: Any = None, as_of: date | None = None,
                                   for m, r in results.items())
             run.output_rows += _store_pipeline(forecast_run, pipeline_rows, currency)
             lap("store", mark)
-            run.timings = {**timings, "total": round(time.perf_counter() - started, 4)}
-            _finish(run, CalcRun.Status.SUCCEEDED,
-                    ["inputs_hash", "input_rows", "output_rows", "timings", "backend",
-                     "calc_version", "params"])
+            run.timings = clock.timings()
+            finish_run(run, CalcRun.Status.SUCCEEDED,
+                       ["inputs_hash", "input_rows", "output_rows", "timings"])
         return forecast_run
     except ForecastError as error:
-        _fail(run, timings, started, str(error))
+        fail_run(run, clock, str(error))
         raise
     except Exception as error:
-        _fail(run, timings, started, f"{type(error).__name__}: {error}")
+        fail_run(run, clock, f"{type(error).__name__}: {error}")
         raise
-
-
-def _fail(run: CalcRun, timings: dict[str, float], started: float, message: str) -> None:
-    run.error = message
-    run.output_rows = 0
-    run.timings = {**timings, "total": round(time.perf_counter() - started, 4)}
-    _finish(run, CalcRun.Status.FAILED, ["error", "inputs_hash", "input_rows", "output_rows",
-                                         "timings"])
 
 
 def _periods(spans: Sequence[FiscalSpan]) -> dict[date, Period]:

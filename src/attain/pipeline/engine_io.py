@@ -14,9 +14,8 @@ rules give them on that day.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,13 +23,22 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import CharField, Max, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods
-from attain.core.engine_io import as_text, business_day, finish_run, snapshot
+from attain.core.bulk_write import write_arrow
+from attain.core.engine_io import (
+    RunClock,
+    as_text,
+    business_day,
+    fail_run,
+    finish_run,
+    snapshot,
+    start_run,
+)
 from attain.core.models import CalcRun, Period
 from attain.core.periods import PeriodKind, add_months
 from attain.crm.models import Booking, ExchangeRate, Lead, Opportunity, Stage, StageChange
@@ -60,7 +68,6 @@ from attain.pipeline.models import (
 ENGINE_BACKENDS = BACKENDS
 RUN_KIND = PIPELINE_ANALYTICS
 SNAPSHOT_BATCH_SIZE = 50_000
-STORE_BATCH_SIZE = 5_000
 RESULT_PERIOD_KINDS: tuple[PeriodKind, ...] = (PeriodKind.MONTH, PeriodKind.QUARTER,
                                                PeriodKind.YEAR)
 
@@ -210,25 +217,12 @@ def data_range(as_of: date) -> tuple[date, date] | None:
 
 def _store(model: type[models.Model], run: CalcRun, table: pa.Table,
            extra: dict[str, Any] | None = None) -> int:
-    """Insert one result table of `run` with plain parameterised INSERTs in batches (the ORM's
-    per-row objects cost more than the engine); period_id 0 is stored as no period."""
-    extra = extra or {}
-    names = table.column_names
-    fields = {f.name: f for f in model._meta.concrete_fields}
-    columns = ["run_id", *[fields[n].column if n in fields else n for n in names], *extra]
-    sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "
-           f"({', '.join(connection.ops.quote_name(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
-    period_index = names.index("period_id")
-    stored = 0
-    with connection.cursor() as cursor:
-        for batch in table.to_batches(max_chunksize=STORE_BATCH_SIZE):
-            values = [batch.column(name).to_pylist() for name in names]
-            values[period_index] = [p or None for p in values[period_index]]
-            rows = [(run.pk, *row, *extra.values()) for row in zip(*values, strict=True)]
-            cursor.executemany(sql, rows)
-            stored += len(rows)
-    return stored
+    """Write one result table of `run` through the fast write path (`write_arrow`: COPY on
+    PostgreSQL, one executemany on SQLite); period_id 0 is stored as no period."""
+    period_ids = table.column("period_id")
+    table = table.set_column(table.column_names.index("period_id"), "period_id", pc.if_else(
+        pc.equal(period_ids, 0), pa.scalar(None, period_ids.type), period_ids))
+    return write_arrow(model, table, {"run_id": run.pk, **(extra or {})})
 
 
 def store_results(run: CalcRun, results: PipelineResults, currency: str) -> int:
@@ -241,17 +235,6 @@ def store_results(run: CalcRun, results: PipelineResults, currency: str) -> int:
 
 
 # --- the run --------------------------------------------------------------------------------------
-
-
-def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    try:
-        return work()
-    finally:
-        seconds[step] = round(time.perf_counter() - started, 4)
-
-
-_finish = finish_run
 
 
 def run_pipeline_analytics(requested_by: Any = None, backend: str | None = None, *,
@@ -267,24 +250,17 @@ def run_pipeline_analytics(requested_by: Any = None, backend: str | None = None,
     backend_name = backend or str(settings.ATTAIN_ENGINE_BACKEND)
     currency = str(settings.ATTAIN_COMPANY_CURRENCY)
     as_of = as_of or timezone.localdate()
-    if run is None:
-        run = CalcRun(kind=RUN_KIND, requested_by=requested_by)
-    run.status = CalcRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.backend = backend_name
-    run.calc_version = CALC_VERSIONS[RUN_KIND]
-    run.params = {"company_currency": currency, "as_of": as_of.isoformat(),
-                  "period_kinds": [k.value for k in RESULT_PERIOD_KINDS]}
-    run.save()
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
+    run = start_run(run, kind=RUN_KIND, requested_by=requested_by, backend=backend_name,
+                    calc_version=CALC_VERSIONS[RUN_KIND],
+                    params={"company_currency": currency, "as_of": as_of.isoformat(),
+                            "period_kinds": [k.value for k in RESULT_PERIOD_KINDS]})
+    clock = RunClock()
     try:
         span = data_range(as_of)
         if span is None:
             span = (date(as_of.year, as_of.month, 1),
                     add_months(date(as_of.year, as_of.month, 1), 1))
-        _timed(seconds, "periods", lambda: ensure_periods(span[0], span[1],
-                                                          RESULT_PERIOD_KINDS))
+        clock.time("periods", lambda: ensure_periods(span[0], span[1], RESULT_PERIOD_KINDS))
 
         def take_snapshot() -> dict[str, pa.Table]:
             return {
@@ -298,9 +274,9 @@ def run_pipeline_analytics(requested_by: Any = None, backend: str | None = None,
             }
 
         with transaction.atomic():
-            inputs: dict[str, pa.Table] = _timed(seconds, "snapshot", take_snapshot)
+            inputs: dict[str, pa.Table] = clock.time("snapshot", take_snapshot)
         run.input_rows = sum(t.num_rows for t in inputs.values())
-        run.inputs_hash = _timed(seconds, "hash", lambda: inputs_hash(inputs, run.params))
+        run.inputs_hash = clock.time("hash", lambda: inputs_hash(inputs, run.params))
 
         def compute() -> PipelineResults:
             with connect(backend_name) as engine:
@@ -311,29 +287,21 @@ def run_pipeline_analytics(requested_by: Any = None, backend: str | None = None,
                     scopes=inputs["pipeline_scopes"], periods=inputs["periods"],
                     rates=inputs["exchange_rates"], as_of=as_of)
 
-        results: PipelineResults = _timed(seconds, "compute", compute)
+        results: PipelineResults = clock.time("compute", compute)
 
         def store() -> None:
             with transaction.atomic():
                 run.output_rows = store_results(run, results, currency)
-                run.timings = {**seconds, "total": round(time.perf_counter() - started, 4)}
-                _finish(run, CalcRun.Status.SUCCEEDED,
-                        ["inputs_hash", "input_rows", "output_rows", "timings"])
+                run.timings = clock.timings()
+                finish_run(run, CalcRun.Status.SUCCEEDED,
+                           ["inputs_hash", "input_rows", "output_rows", "timings"])
 
-        _timed(seconds, "store", store)
-        run.timings = {**seconds, "total": round(time.perf_counter() - started, 4)}
+        clock.time("store", store)
+        run.timings = clock.timings()
         run.save(update_fields=["timings"])
     except (EngineError, RunError, ValueError) as error:
-        _fail(run, seconds, started, str(error))
+        fail_run(run, clock, str(error))
     except Exception as error:
-        _fail(run, seconds, started, f"{type(error).__name__}: {error}")
+        fail_run(run, clock, f"{type(error).__name__}: {error}")
         raise
     return run
-
-
-def _fail(run: CalcRun, seconds: dict[str, float], started: float, message: str) -> None:
-    run.error = message
-    run.output_rows = 0
-    run.timings = {**seconds, "total": round(time.perf_counter() - started, 4)}
-    _finish(run, CalcRun.Status.FAILED,
-            ["error", "inputs_hash", "input_rows", "output_rows", "timings"])

@@ -31,7 +31,6 @@ tables and one batch of Python tuples.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -44,7 +43,7 @@ from django.db import transaction
 from django.db.models import Manager, Q, QuerySet
 from django.utils import timezone
 
-from attain.core.engine_io import finish_run
+from attain.core.engine_io import RunClock, fail_run, finish_run, start_run
 from attain.core.models import CalcRun
 from attain.crm.models import Account, Booking, Lead, Opportunity, Product, Stage, StageChange
 from attain.engine.backends import BACKENDS, connect
@@ -229,25 +228,11 @@ def run_data_quality(requested_by: Any = None, backend: str | None = None, *,
     saved as failed with the message and no findings."""
     backend_name = backend or str(settings.ATTAIN_ENGINE_BACKEND)
     as_of = as_of or timezone.localdate()
-    if run is None:
-        run = CalcRun(kind=RUN_KIND, requested_by=requested_by)
-    run.status = CalcRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.backend = backend_name
-    run.calc_version = CALC_VERSIONS[RUN_KIND]
-    run.params = {"as_of": as_of.isoformat(), "stale_days": stale_days,
-                  "min_stale_days": MIN_STALE_DAYS}
-    run.save()
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-
-    def timed(step: str, work: Callable[[], Any]) -> Any:
-        begun = time.perf_counter()
-        try:
-            return work()
-        finally:
-            timings[step] = round(time.perf_counter() - begun, 4)
-
+    run = start_run(run, kind=RUN_KIND, requested_by=requested_by, backend=backend_name,
+                    calc_version=CALC_VERSIONS[RUN_KIND],
+                    params={"as_of": as_of.isoformat(), "stale_days": stale_days,
+                            "min_stale_days": MIN_STALE_DAYS})
+    clock = RunClock()
     try:
         if stale_days < MIN_STALE_DAYS:
             raise ValueError(f"stale_days must be at least {MIN_STALE_DAYS}, got {stale_days}")
@@ -256,41 +241,32 @@ def run_data_quality(requested_by: Any = None, backend: str | None = None, *,
             with transaction.atomic():  # one read transaction for every table
                 return snapshot(), records_checked()
 
-        inputs, checked = timed("snapshot", take)
+        inputs, checked = clock.time("snapshot", take)
         run.input_rows = sum(table.num_rows for table in inputs.values())
-        run.inputs_hash = timed("hash", lambda: inputs_hash(inputs, run.params))
+        run.inputs_hash = clock.time("hash", lambda: inputs_hash(inputs, run.params))
 
         def compute() -> pa.Table:
             with connect(backend_name) as engine:
                 return compute_findings(engine, inputs, as_of, MIN_STALE_DAYS)
 
-        findings: pa.Table = timed("compute", compute)
+        findings: pa.Table = clock.time("compute", compute)
         scores = category_scores(findings, checked, stale_days)
 
         def store() -> None:
             with transaction.atomic():
                 run.output_rows = _store(run, findings, scores)
-                run.timings = {**timings, "total": round(time.perf_counter() - started, 4)}
-                _finish(run, CalcRun.Status.SUCCEEDED,
-                        ["inputs_hash", "input_rows", "output_rows", "timings"])
+                run.timings = clock.timings()
+                finish_run(run, CalcRun.Status.SUCCEEDED,
+                           ["inputs_hash", "input_rows", "output_rows", "timings"])
 
-        timed("store", store)
-        run.timings = {**timings, "total": round(time.perf_counter() - started, 4)}
+        clock.time("store", store)
+        run.timings = clock.timings()
         run.save(update_fields=["timings"])
     except (EngineError, ValueError) as error:
-        _fail(run, timings, started, str(error))
+        fail_run(run, clock, str(error))
     except Exception as error:  # a bug or a database error: record it, then let it surface
-        _fail(run, timings, started, f"{type(error).__name__}: {error}")
+        fail_run(run, clock, f"{type(error).__name__}: {error}")
         raise
     return run
 
 
-_finish = finish_run
-
-
-def _fail(run: CalcRun, timings: dict[str, float], started: float, message: str) -> None:
-    run.error = message
-    run.output_rows = 0
-    run.timings = {**timings, "total": round(time.perf_counter() - started, 4)}
-    _finish(run, CalcRun.Status.FAILED,
-            ["error", "inputs_hash", "input_rows", "output_rows", "timings"])
