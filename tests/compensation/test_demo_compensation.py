@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from attain.compensation import queries as cq
 from attain.compensation.models import PayoutLine, PlanAcceptance, PlanAssignment, PlanVersion
@@ -35,3 +36,7 @@ def test_demo_rep_gets_a_statement_whose_lines_add_up_to_the_payout():
         paid = sum((line.amount for line in PayoutLine.objects.filter(
             run=run, person=rep, currency=payout.currency)), Decimal("0.00"))
         assert paid == payout.payout
+    # the what-if estimator has something to tick: open deals of the current pay period
+    today = timezone.localdate()
+    [current, *_] = cq.what_if_periods(rep.pk, today)
+    assert cq.open_deals(rep.pk, current, today).exists()

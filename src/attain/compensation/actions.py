@@ -737,3 +737,129 @@ def export_payroll(actor: Any, run_id: Any, file_format: str = "csv"
     record_event(actor, "export_payroll", export, after=model_state(export))
     return export, rows
 
+
+
+# --- plan modelling -----------------------------------------------------------------------------
+
+
+def _model_periods(period_ids: Any) -> list[Period]:
+    """The periods to model: each must exist and have been run (or closed)."""
+    from attain.compensation.queries import statement_run
+
+    ids = [period_ids] if isinstance(period_ids, str | int) else list(period_ids or [])
+    if not ids:
+        raise CompensationError("Choose at least one past period to model the draft on.",
+                                field="period_ids", value="")
+    periods: list[Period] = []
+    for period_id in dict.fromkeys(str(i) for i in ids):
+        period = _run_period(period_id)
+        if statement_run(period) is None:
+            raise CompensationError(
+                f"{period.label} has no compensation run yet; a draft is modelled on periods "
+                "that were run (or closed).", field="period_ids", value=period_id)
+        periods.append(period)
+    return sorted(periods, key=lambda p: (p.start, p.kind))
+
+
+def _draft(version_id: Any) -> PlanVersion:
+    version = (PlanVersion.objects.filter(pk=version_id).select_related("plan").first()
+               if str(version_id).isdigit() else None)
+    if version is None:
+        raise CompensationError(f"No plan version #{version_id}.", field="version_id",
+                                value=version_id)
+    if version.status != Status.DRAFT:
+        raise CompensationError(
+            f"{version.plan.name} v{version.number} is {version.status}; only a draft is "
+            "modelled (start a new version to model a change).", field="version_id",
+            value=version_id)
+    return version
+
+
+@transaction.atomic
+def request_plan_model(actor: Any, *, version_id: Any, period_ids: Any,
+                       backend: str | None = None) -> Any:
+    """Queue a modelling run of a draft version on past periods (`PlanModelRun`): the draft
+    against the plan in force, for everyone assigned to the plan in those periods. Ops or
+    finance. Refused, writing nothing, when the draft's text is not valid (every problem
+    listed), a period was never run, or nobody is assigned to the plan in those periods."""
+    from attain.compensation.models import PlanModelRun
+    from attain.compensation.tasks import model_plan_task
+
+    _require(actor, [Role.OPS, Role.FINANCE], "model plans")
+    version = _draft(version_id)
+    _checked_plan(version.text, version.plan.name)
+    periods = _model_periods(period_ids)
+    overlapping = Q()
+    for period in periods:
+        overlapping |= Q(valid_from__lt=period.end) & (Q(valid_to__isnull=True)
+                                                       | Q(valid_to__gt=period.start))
+    assigned = PlanAssignment.objects.filter(version__plan_id=version.plan_id).exclude(
+        version=version).filter(overlapping)
+    if not assigned.exists():
+        labels = ", ".join(p.label for p in periods)
+        raise CompensationError(f"Nobody is assigned to {version.plan.name} in {labels}; "
+                                "there is nothing to compare.", field="period_ids",
+                                value=",".join(str(p.pk) for p in periods))
+    name = _backend(backend)
+    params = {"version_id": version.pk, "period_ids": [p.pk for p in periods],
+              "period": ", ".join(p.label for p in periods),
+              "plan": f"{version.plan.name} v{version.number} (draft)"}
+    calc = CalcRun.objects.create(kind=engine_io.MODEL_RUN_KIND, status=CalcRun.Status.QUEUED,
+                                  requested_by=_user(actor), backend=name, params=params)
+    model = PlanModelRun.objects.create(calc_run=calc, version=version, draft_text=version.text)
+    model.periods.set(periods)
+    record_event(actor, "request_plan_model", model, after=params)
+    transaction.on_commit(lambda: model_plan_task.enqueue(model.pk))
+    return model
+
+
+def run_plan_model(model_id: Any) -> Any:
+    """Compute the queued modelling run `model_id` (the task worker's part): the draft text as
+    it was when modelling was asked for, against the plan in force (`engine_io.model_plan`).
+    A failure is kept on the run with its reason and no result rows."""
+    import time
+
+    from attain.compensation.models import PlanModelRun
+    from attain.core.engine_io import finish_run
+
+    model = (PlanModelRun.objects.select_related("calc_run", "version__plan")
+             .filter(pk=model_id).first() if str(model_id).isdigit() else None)
+    if model is None:
+        raise CompensationError(f"No modelling run #{model_id}.", field="model_id",
+                                value=model_id)
+    run = model.calc_run
+    if run.status != CalcRun.Status.QUEUED:
+        return model
+    run.status, run.started_at = CalcRun.Status.RUNNING, timezone.now()
+    run.calc_version = engine_io._calc_version()
+    run.save(update_fields=["status", "started_at", "calc_version"])
+    started = time.perf_counter()
+    try:
+        checked = engine_io.check_plan(model.draft_text, model.version.plan.name)
+        if checked.problems:
+            raise engine_io.RunRefused(f"The draft is not valid: {checked.problems[0]}",
+                                       field="text", problems=checked.problems)
+        engine_io.model_plan(model, checked.plan, backend=run.backend or _backend(None))
+    except Exception as error:  # kept on the run, shown on the page
+        run.error = (str(error) if isinstance(error, engine_io.RunRefused | ValueError)
+                     else f"{type(error).__name__}: {error}")
+        run.params = {**run.params, "step": "failed"}
+        run.timings = {**(run.timings or {}), "total": round(time.perf_counter() - started, 4)}
+        finish_run(run, CalcRun.Status.FAILED, ["error", "params", "timings"])
+        record_event(None, "plan_model_failed", model, after={"error": run.error})
+        return model
+    run.params = {**run.params, "step": "done"}
+    run.timings = {**(run.timings or {}), "total": round(time.perf_counter() - started, 4)}
+    finish_run(run, CalcRun.Status.SUCCEEDED, ["params", "timings", "inputs_hash",
+                                               "input_rows", "output_rows"])
+    record_event(None, "plan_model_done", model, after={
+        "totals": [t for t in model.summary.get("totals", []) if t["scope"] == "all"]})
+    return model
+
+
+def model_plan_now(actor: Any, *, version_id: Any, period_ids: Any,
+                   backend: str | None = None) -> Any:
+    """`request_plan_model` and compute it at once (the CLI, tests): the finished run."""
+    model = request_plan_model(actor, version_id=version_id, period_ids=period_ids,
+                               backend=backend)
+    return run_plan_model(model.pk)

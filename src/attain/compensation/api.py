@@ -397,3 +397,212 @@ def decide_dispute(request: HttpRequest, dispute_id: int, payload: DecisionIn) -
         return actions.decide_dispute(caller(request), dispute_id, **payload.dict())
     except actions.CompensationError as error:
         return _refused(error)
+
+
+# --- what-if estimates --------------------------------------------------------------------------
+
+
+class WhatIfIn(Schema):
+    opportunity_ids: list[int] = Field(description="Open deals of the person assumed to close")
+    person_id: int | None = Field(None, description="Whose pay (default: you)")
+    period_id: int | None = Field(None, description="The pay period (default: the current one "
+                                                    "of the person's plan)")
+
+
+class WhatIfComponentOut(Schema):
+    name: str
+    kind: str
+    earned_before: DecimalText
+    earned_after: DecimalText
+    difference: DecimalText
+    attainment_before: DecimalText | None = Field(description="1 = 100 % of quota")
+    attainment_after: DecimalText | None
+    band_before: int | None
+    band_after: int | None
+    band_before_text: str
+    band_after_text: str
+
+
+class WhatIfLineOut(Schema):
+    line_key: str
+    component: str
+    line_kind: str
+    opportunity_id: int | None = Field(description="The deal of a line it would add")
+    booking_id: int | None = Field(description="The stored order line of a line it changes")
+    deal: str
+    change: str
+    before: DecimalText | None
+    after: DecimalText | None
+    delta: DecimalText
+    currency: str
+    trace: list[Any]
+
+
+class WhatIfOut(Schema):
+    person_id: int
+    period_id: int
+    period: str
+    as_of: date
+    opportunity_ids: list[int]
+    earned_before: dict[str, DecimalText] = Field(description="Earned so far, per currency")
+    earned_after: dict[str, DecimalText] = Field(description="If the deals closed")
+    difference: dict[str, DecimalText]
+    components: list[WhatIfComponentOut]
+    lines: list[WhatIfLineOut]
+    latest_run_id: int | None
+    seconds: dict[str, float]
+
+
+@router.post("/comp/what-if", response={200: WhatIfOut, 400: ErrorOut, 404: ErrorOut},
+             summary="Estimate pay if some open deals closed (nothing is saved)")
+def what_if(request: HttpRequest, payload: WhatIfIn) -> Any:
+    """The compensation engine on the person's plan and today's bookings plus each deal as an
+    order line (amount and currency of the opportunity, booked on its close date clamped into
+    the period, credited by its splits). A rep estimates for themselves; a manager for their
+    reports; ops, finance and executives for anyone. A person you may not see, or a deal that
+    is not one of theirs, answers 404; a closed deal or one closing outside the period 400."""
+    from attain.people.models import Person
+
+    user = caller(request)
+    person_id = payload.person_id or Person.objects.filter(user_id=user.pk).values_list(
+        "pk", flat=True).first()
+    day = as_of_or_today(None)
+    if person_id is None or not cq.may_see(user, person_id, day):
+        raise HttpError(404, "Not Found")
+    period, _ = cq.what_if_period(person_id, payload.period_id, day)
+    if period is None:
+        return Status(400, {"detail": "No pay period to estimate: the person has no plan in "
+                                      "force today, or period_id is not a period of the plan.",
+                            "field": "period_id", "value": payload.period_id})
+    try:
+        found_estimate = found(cq.what_if(user, person_id, period, payload.opportunity_ids,
+                                          day=day))
+    except cq.WhatIfRefused as error:
+        return Status(error.status, {"detail": str(error), "field": error.field,
+                                     "value": None if error.value is None else str(error.value)})
+    return {
+        "person_id": person_id, "period_id": period.pk, "period": period.label,
+        "as_of": found_estimate.as_of, "opportunity_ids": [o.pk for o in found_estimate.deals],
+        "earned_before": found_estimate.earned_before,
+        "earned_after": found_estimate.earned_after, "difference": found_estimate.difference,
+        "components": found_estimate.components, "lines": found_estimate.lines,
+        "latest_run_id": found_estimate.latest_run[0].pk if found_estimate.latest_run else None,
+        "seconds": found_estimate.seconds}
+
+
+# --- plan modelling and accrual (ops and finance) ---------------------------------------------
+
+
+class ModelIn(Schema):
+    period_ids: list[int] = Field(description="Past periods (run or closed) to model the draft on")
+
+
+class ModelOut(Schema):
+    id: int
+    version_id: int
+    calc_run_id: int
+    status: str = Field(alias="calc_run.status")
+    step: str | None = Field(None, alias="calc_run.params.step")
+    error: str = Field(alias="calc_run.error")
+    inputs_hash: str = Field(alias="calc_run.inputs_hash")
+    period_ids: list[int]
+    summary: dict[str, Any] = Field(description="Totals, changes and percentiles per currency "
+                                                "and period (scope) and over all periods "
+                                                "(scope \"all\"); amounts as text")
+
+    @staticmethod
+    def resolve_period_ids(model: Any) -> list[int]:
+        return sorted(model.periods.values_list("pk", flat=True))
+
+
+class ModelRowOut(Schema):
+    person_id: int
+    person: str = Field(alias="person.name")
+    employee_id: str = Field(alias="person.external_id")
+    period_id: int
+    period: str = Field(alias="period.label")
+    currency: str
+    in_force_earned: DecimalText
+    draft_earned: DecimalText
+    change: DecimalText
+    change_pct: DecimalText | None
+    in_force_payout: DecimalText
+    draft_payout: DecimalText
+
+
+class AccrualOut(Schema):
+    run_id: int
+    period: str = Field(alias="run.period.label")
+    period_start: date
+    period_end: date
+    person_id: int
+    person: str = Field(alias="person.name")
+    employee_id: str = Field(alias="person.external_id")
+    currency: str
+    earned: DecimalText
+    paid: DecimalText
+    accrued: DecimalText
+
+    @staticmethod
+    def resolve_paid(row: Any) -> Any:
+        from attain.core.money import CENT
+
+        return row.paid.quantize(CENT)  # computed by the database: SQLite drops the scale
+
+    @staticmethod
+    def resolve_accrued(row: Any) -> Any:
+        from attain.core.money import CENT
+
+        return row.accrued.quantize(CENT)
+
+
+def _require_modeller(request: HttpRequest) -> Any:
+    from attain.people.models import Person, Role
+
+    user = caller(request)
+    if not (user.is_superuser or Person.objects.filter(
+            user_id=user.pk, role__in=[Role.OPS, Role.FINANCE]).exists()):
+        raise HttpError(403, "Plan modelling and accruals are for sales operations and finance.")
+    return user
+
+
+@router.post("/comp/plan-versions/{version_id}/models",
+             response={202: ModelOut, 403: dict[str, str], 422: ErrorOut},
+             summary="Model a draft plan version on past periods (queued)")
+def queue_model(request: HttpRequest, version_id: int, payload: ModelIn) -> Any:
+    """The draft against the plan in force for everyone assigned to the plan in the periods;
+    nothing but the modelling run is written. An invalid draft answers 422 with every problem."""
+    user = _require_modeller(request)
+    try:
+        model = actions.request_plan_model(user, version_id=version_id,
+                                           period_ids=payload.period_ids)
+    except actions.CompensationError as error:
+        if error.field == "version_id" and "No " in str(error):
+            raise HttpError(404, "Not Found") from error
+        return _refused(error)
+    return Status(202, model)
+
+
+@router.get("/comp/models/{model_id}", response=ModelOut, summary="One modelling run")
+def get_model(request: HttpRequest, model_id: int) -> Any:
+    _require_modeller(request)
+    return found(cq.model_run(model_id))
+
+
+@router.get("/comp/models/{model_id}/rows", response=list[ModelRowOut],
+            summary="Each person's pay in force and under the draft")
+@paginated
+def model_rows(request: HttpRequest, model_id: int, period_id: int | None = None,
+               q: str = "", sort: str = "change", descending: bool = True) -> Any:
+    user = _require_modeller(request)
+    return cq.model_rows(user, found(cq.model_run(model_id)), period_id=period_id, search=q,
+                         order=sort, descending=descending)
+
+
+@router.get("/comp/accrual", response=list[AccrualOut],
+            summary="Earned, paid and accrued per period and person as of a day")
+@paginated
+def accrual_report(request: HttpRequest, as_of: date | None = None,
+                   period_id: int | None = None, q: str = "") -> Any:
+    user = _require_modeller(request)
+    return cq.accrual_rows(user, as_of_or_today(as_of), period_id=period_id, search=q)

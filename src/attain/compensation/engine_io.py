@@ -22,20 +22,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    DateField,
     F,
     IntegerField,
     OuterRef,
@@ -44,7 +47,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
 from django.utils import timezone
 
 from attain.compensation.models import (
@@ -64,7 +67,7 @@ from attain.core.engine_io import as_text, finish_run, snapshot
 from attain.core.models import CalcRun, Period
 from attain.core.money import CENT
 from attain.core.periods import add_months
-from attain.crm.models import Booking, OpportunitySplit
+from attain.crm.models import Booking, Opportunity, OpportunitySplit
 from attain.engine.backends import connect
 from attain.engine.compensation import payout_tables as payout_schemas
 from attain.engine.compensation import schemas as comp_schemas
@@ -145,12 +148,19 @@ def lookback_start(period: Period) -> date:
     return add_months(date(period.start.year, period.start.month, 1), -LOOKBACK_MONTHS)
 
 
-def snapshot_bookings(start: date, end: date, since: date) -> pa.Table:
+def snapshot_bookings(start: date, end: date, since: date,
+                      people: Collection[int] | None = None) -> pa.Table:
+    """The order lines a run reads (module docstring); with `people`, only those owned by one
+    of them or on an opportunity one of them holds a split of (a what-if estimate)."""
     in_period = (Q(invoiced_on__gte=start, invoiced_on__lt=end)
                  | Q(paid_on__gte=start, paid_on__lt=end)
                  | Q(cancelled_on__gte=start, cancelled_on__lt=end))
-    rows = (Booking.objects.filter(booked_on__lt=end).filter(Q(booked_on__gte=since) | in_period)
-            .order_by("pk")
+    lines = Booking.objects.filter(booked_on__lt=end).filter(Q(booked_on__gte=since) | in_period)
+    if people is not None:
+        lines = lines.filter(Q(owner_id__in=people) | Q(opportunity_id__in=OpportunitySplit
+                                                        .objects.filter(person_id__in=people)
+                                                        .values("opportunity_id")))
+    rows = (lines.order_by("pk")
             .annotate(
                 family=Coalesce("product__family", Value(""), output_field=CharField()),
                 kind=Coalesce("opportunity__deal_type", Value(""), output_field=CharField()),
@@ -178,10 +188,13 @@ def snapshot_splits(bookings: pa.Table) -> pa.Table:
     return snapshot(rows, comp_schemas.COMP_SPLITS)
 
 
-def snapshot_assignments(since: date, end: date, start: date) -> pa.Table:
+def snapshot_assignments(since: date, end: date, start: date,
+                         people: Collection[int] | None = None) -> pa.Table:
     team_on = lines_valid_on(start).filter(person=OuterRef("person_id")).order_by("-valid_from")
-    rows = (PlanAssignment.objects.filter(valid_from__lt=end)
-            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=since)).order_by("pk")
+    assignments = PlanAssignment.objects.filter(valid_from__lt=end)
+    if people is not None:
+        assignments = assignments.filter(person_id__in=people)
+    rows = (assignments.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=since)).order_by("pk")
             .annotate(target_text=as_text("target_incentive"),
                       team=Subquery(team_on.values("team_id")[:1]))
             .values_list("pk", "person_id", "version_id", "valid_from", "valid_to",
@@ -189,9 +202,12 @@ def snapshot_assignments(since: date, end: date, start: date) -> pa.Table:
     return snapshot(rows, comp_schemas.COMP_ASSIGNMENTS)
 
 
-def snapshot_manual_lines(start: date, end: date) -> pa.Table:
-    rows = (ManualLine.objects.filter(period__start__gte=start, period__start__lt=end)
-            .order_by("pk")
+def snapshot_manual_lines(start: date, end: date,
+                          people: Collection[int] | None = None) -> pa.Table:
+    entered = ManualLine.objects.filter(period__start__gte=start, period__start__lt=end)
+    if people is not None:
+        entered = entered.filter(person_id__in=people)
+    rows = (entered.order_by("pk")
             .annotate(amount_text=as_text("amount"), earned_on=F("period__start"))
             .values_list("pk", "person_id", "component", "earned_on", "amount_text", "currency",
                          "note", "entered_by_id"))
@@ -204,9 +220,10 @@ def snapshot_periods(since: date, end: date) -> pa.Table:
     return snapshot(rows, PERIODS)
 
 
-def snapshot_prior_earnings(period: Period, since: date) -> pa.Table:
+def snapshot_prior_earnings(period: Period, since: date,
+                            people: Collection[int] | None = None) -> pa.Table:
     """What the statement runs of earlier periods (same kind, inside the lookback window)
-    earned per person and component, for plan-year caps."""
+    earned per person (of `people`, all when None) and component, for plan-year caps."""
     from django.db.models import Sum
 
     from attain.compensation.queries import statement_run
@@ -219,33 +236,52 @@ def snapshot_prior_earnings(period: Period, since: date) -> pa.Table:
             run_ids.append(shown.pk)
     if not run_ids:
         return comp_schemas.COMP_PRIOR_EARNINGS.empty()
-    rows = (EarningLine.objects.filter(run_id__in=run_ids)
-            .values("person_id", "component", "period_start", "currency")
+    lines = EarningLine.objects.filter(run_id__in=run_ids)
+    if people is not None:
+        lines = lines.filter(person_id__in=people)
+    rows = (lines.values("person_id", "component", "period_start", "currency")
             .annotate(total=Sum("amount")).annotate(total_text=as_text("total"))
             .order_by("person_id", "component", "period_start", "currency")
             .values_list("person_id", "component", "period_start", "total_text", "currency"))
     return snapshot(rows, comp_schemas.COMP_PRIOR_EARNINGS)
 
 
-def snapshot_inputs(period: Period) -> dict[str, pa.Table]:
-    """Every input table of a run of `period`, read in one transaction."""
+def snapshot_inputs(period: Period, *, payees: Collection[int] | None = None,
+                    credited: Collection[int] | None = None) -> dict[str, pa.Table]:
+    """Every input table of a run of `period`, read in one transaction.
+
+    With `payees` (a what-if estimate), only their pay is computed: the assignments, manual
+    lines and prior earnings of `payees`, and the order lines, person quotas and reporting
+    lines of `credited` (the payees and whoever their credit depends on: team members for a
+    team figure, reports for roll-up credit)."""
     currency = str(settings.ATTAIN_COMPANY_CURRENCY)
     since = lookback_start(period)
+    people = None if payees is None else sorted({*payees, *(credited or ())})
     with transaction.atomic():
-        bookings = snapshot_bookings(period.start, period.end, since)
+        bookings = snapshot_bookings(period.start, period.end, since, people)
         tables = {
             comp_schemas.COMP_BOOKINGS.name: bookings,
             comp_schemas.COMP_SPLITS.name: snapshot_splits(bookings),
             comp_schemas.COMP_ASSIGNMENTS.name: snapshot_assignments(since, period.end,
-                                                                     period.start),
-            comp_schemas.COMP_MANUAL_LINES.name: snapshot_manual_lines(period.start, period.end),
-            comp_schemas.COMP_PRIOR_EARNINGS.name: snapshot_prior_earnings(period, since),
+                                                                     period.start, payees),
+            comp_schemas.COMP_MANUAL_LINES.name: snapshot_manual_lines(period.start, period.end,
+                                                                       payees),
+            comp_schemas.COMP_PRIOR_EARNINGS.name: snapshot_prior_earnings(period, since,
+                                                                           payees),
             "exchange_rates": with_company_currency(snapshot_exchange_rates(), currency, since,
                                                     period.end),
             "periods": snapshot_periods(since, period.end),
             "perf_quota_versions": snapshot_quota_versions(currency),
             "perf_reporting_lines": snapshot_reporting_lines(),
         }
+    if people is not None:
+        quotas, lines = tables["perf_quota_versions"], tables["perf_reporting_lines"]
+        wanted = pa.array(people, pa.int64())
+        tables["perf_quota_versions"] = quotas.filter(pc.or_(
+            pc.equal(quotas.column("holder"), "team"),
+            pc.is_in(quotas.column("holder_id"), value_set=wanted)))
+        tables["perf_reporting_lines"] = lines.filter(
+            pc.is_in(lines.column("person_id"), value_set=wanted))
     return tables
 
 
@@ -771,3 +807,265 @@ def _trace_words(value: Any) -> list[str]:
         else:
             steps.append(str(step))
     return steps
+
+
+
+# --- what-if estimates ---------------------------------------------------------------------------
+
+
+ESTIMATE_CACHE_SECONDS = 600
+
+
+def estimate_people(person_id: int, period: Period, plans: Mapping[int, Any]) -> set[int]:
+    """Whose credit an estimate for `person_id` reads: the person; the members of their teams
+    (reporting lines inside the lookback window) when a plan pays on a team figure (a team
+    component or a team bonus); the people reporting to them when a plan rolls credit up."""
+    from attain.engine.compensation.plans import Bonus, TeamComponent
+    from attain.people.models import ReportingLine
+    from attain.people.visibility import subtree_ids
+
+    people = {person_id}
+    components = [c for plan in plans.values() for c in plan.components]
+    if any(isinstance(c, TeamComponent) or (isinstance(c, Bonus) and c.on == "team")
+           for c in components):
+        window = ReportingLine.objects.filter(valid_from__lt=period.end).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=lookback_start(period)))
+        teams = window.filter(person_id=person_id, team_id__isnull=False).values("team_id")
+        people |= set(window.filter(team_id__in=teams).values_list("person_id", flat=True))
+    if any(plan.crediting.roll_up_levels for plan in plans.values()):
+        people |= subtree_ids(person_id, period.start)
+        people |= subtree_ids(person_id, period.end - timedelta(days=1))
+    return people
+
+
+def snapshot_deals(opportunity_ids: Collection[int], period: Period) -> pa.Table:
+    """Open opportunities as the order lines they would book, for a what-if estimate: one line
+    per deal, booking id minus the opportunity id (never a stored order line's), booked on the
+    close date clamped into [period start, period end), at the opportunity's amount and
+    currency, with its main product, deal type, segment and partner; not invoiced or paid."""
+    if not opportunity_ids:
+        return comp_schemas.COMP_BOOKINGS.empty()
+    first, last = period.start, period.end - timedelta(days=1)
+    rows = (Opportunity.objects.filter(pk__in=opportunity_ids).order_by("pk")
+            .annotate(
+                booking_id=-F("pk"), opp_id=F("pk"),
+                family=Coalesce("product__family", Value(""), output_field=CharField()),
+                partner_flag=Case(When(partner__gt="", then=Value(True)),
+                                  default=Value(False), output_field=BooleanField()),
+                net=Value(None, output_field=CharField()),
+                years=Value(1, output_field=IntegerField()),
+                booked=Least(Greatest(F("close_date"), Value(first, output_field=DateField())),
+                             Value(last, output_field=DateField()), output_field=DateField()),
+                no_day=Value(None, output_field=DateField()),
+                amount_text=as_text("amount"), units=Value(1, output_field=IntegerField()))
+            .values_list("booking_id", "opp_id", "owner_id", "product_id", "family",
+                         "deal_type", "segment", "partner_flag", "net", "years", "booked",
+                         "no_day", "no_day", "no_day", "amount_text", "currency", "units"))
+    return snapshot(rows, comp_schemas.COMP_BOOKINGS)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Two runs of the engine for one person and period, without and with the deals: each
+    side's `*_lines` (COMP_EARNING_LINES) and `*_measures` (COMP_MEASURES) of that person; the
+    line-by-line difference (`changes`, the engine's `diff_lines`: added and changed amounts),
+    the plans used (by version id), and `seconds` per step."""
+
+    before_lines: pa.Table
+    after_lines: pa.Table
+    before_measures: pa.Table
+    after_measures: pa.Table
+    changes: pa.Table
+    plans: Mapping[int, Any]
+    seconds: Mapping[str, float]
+
+
+def estimate(person_id: int, period: Period, opportunity_ids: Collection[int], *, as_of: date,
+             backend: str | None = None) -> Estimate:
+    """What `person_id` earns in `period` now and if the opportunities closed: the same engine
+    and plan versions as a run (`compute_compensation` without the payout step), on inputs
+    restricted to the person (`snapshot_inputs(payees=...)`), the deals added as order lines
+    (`snapshot_deals`). Writes nothing. Raises `RunRefused` when the person has no plan in the
+    period or the engine refuses the inputs."""
+    from attain.engine.compensation.calculation import compute_compensation
+    from attain.engine.compensation.payouts import diff_lines
+
+    backend = backend or str(settings.ATTAIN_ENGINE_BACKEND)
+    watch = _Stopwatch()
+    since = lookback_start(period)
+    plans = watch.time("plans", lambda: plans_of(snapshot_assignments(
+        since, period.end, period.start, [person_id])))
+    if not plans:
+        raise RunRefused(f"No plan is assigned to this person in {period.label}.",
+                         field="person_id", value=person_id)
+
+    def take_snapshot() -> dict[str, pa.Table]:
+        with transaction.atomic():
+            tables = snapshot_inputs(period, payees=[person_id],
+                                     credited=estimate_people(person_id, period, plans))
+            deals = snapshot_deals(opportunity_ids, period)
+            with_deals = pa.concat_tables([tables[comp_schemas.COMP_BOOKINGS.name], deals])
+            return {"before": tables, "after": {
+                **tables, comp_schemas.COMP_BOOKINGS.name: with_deals,
+                comp_schemas.COMP_SPLITS.name: snapshot_splits(with_deals)}}
+
+    inputs = watch.time("snapshot", take_snapshot)
+
+    params = {"period": f"{period.start}/{period.end}", "as_of": as_of.isoformat(),
+              "backend": backend, "calc": _calc_version(),
+              "plans": [(pk, str(plans[pk].to_text())) for pk in sorted(plans)],
+              "person_id": person_id}
+
+    def run(side: str) -> tuple[pa.Table, pa.Table]:
+        """(earning lines, measures) of the person; the same inputs (by their hash) within
+        `ESTIMATE_CACHE_SECONDS` are answered from the cache (re-ticking a deal is instant)."""
+        key = f"attain:comp-estimate:{inputs_hash(inputs[side], params)}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        with connect(backend) as engine:
+            result = compute_compensation(engine, inputs[side], plans, period.start,
+                                          period.end, as_of, with_payouts=False)
+        own = (result.earning_lines.filter(pc.equal(result.earning_lines.column("person_id"),
+                                                    person_id)),
+               result.measures.filter(pc.equal(result.measures.column("person_id"),
+                                               person_id)))
+        cache.set(key, own, ESTIMATE_CACHE_SECONDS)
+        return own
+
+    try:
+        before_lines, before_measures = watch.time("before", lambda: run("before"))
+        after_lines, after_measures = watch.time("after", lambda: run("after"))
+    except (EngineError, ValueError) as error:
+        raise RunRefused(str(error), field="inputs") from error
+    changes = diff_lines(before_lines, after_lines, include_trace_changes=False)
+    return Estimate(before_lines=before_lines, after_lines=after_lines,
+                    before_measures=before_measures, after_measures=after_measures,
+                    changes=changes, plans=plans, seconds=dict(watch.seconds))
+
+
+# --- plan modelling -----------------------------------------------------------------------------
+
+MODEL_RUN_KIND = "comp_model"
+PERSON_KEYED_INPUTS = (comp_schemas.COMP_ASSIGNMENTS.name, comp_schemas.COMP_MANUAL_LINES.name,
+                       comp_schemas.COMP_PRIOR_EARNINGS.name, "comp_payout_balances",
+                       "comp_payout_ledger")
+
+
+def people_on_plan(assignments: pa.Table, version_ids: set[int], period: Period) -> list[int]:
+    """Who has an assignment to one of `version_ids` overlapping [period.start, period.end)."""
+    if not version_ids:
+        return []
+    on_plan = assignments.filter(pc.and_(
+        pc.and_(pc.is_in(assignments.column("plan_version_id"),
+                         value_set=pa.array(sorted(version_ids), pa.int64())),
+                pc.less(assignments.column("valid_from"), pa.scalar(period.end, pa.date32()))),
+        pc.fill_null(pc.greater(assignments.column("valid_to"),
+                                pa.scalar(period.start, pa.date32())), True)))
+    return sorted(pc.unique(on_plan.column("person_id")).to_pylist())
+
+
+def _only_people(tables: dict[str, pa.Table], people: list[int]) -> dict[str, pa.Table]:
+    """`tables` with the person-keyed inputs cut to `people` (credits, quotas, teams and
+    reporting lines stay whole: team and roll-up figures need everyone's bookings)."""
+    wanted = pa.array(people, pa.int64())
+    return {name: (table.filter(pc.is_in(table.column("person_id"), value_set=wanted))
+                   if name in PERSON_KEYED_INPUTS else table)
+            for name, table in tables.items()}
+
+
+def _model_inputs(period: Period) -> dict[str, pa.Table]:
+    return {**snapshot_inputs(period), **snapshot_state(period)}
+
+
+def model_plan(model_run: Any, draft_plan: Any, *, backend: str,
+               progress: Callable[[str], None] | None = None) -> int:
+    """Compute the modelling run `model_run` (a `PlanModelRun`, its `calc_run` running): for
+    each of its periods, the inputs of a real run of that period (bookings, splits, quotas,
+    manual lines, the opening payout state; prior-period corrections left out, as they do not
+    depend on the plan) cut to the people assigned to the draft's plan in the period, run twice
+    by the engine — once with the plans in force, once with `draft_plan` in place of every
+    version of that plan — and compared person by person and line by line
+    (`engine.compensation.modelling`). Stores the `PlanModelRow`s, `PlanModelLine`s and the
+    summary on `model_run`; returns how many rows were written. Nothing else is written."""
+    from attain.compensation.models import PlanModelLine, PlanModelRow
+    from attain.engine.compensation.modelling import compare_lines, compare_pay, model_summary
+
+    run: CalcRun = model_run.calc_run
+    version = model_run.version
+    plan_version_ids = set(PlanVersion.objects.filter(plan_id=version.plan_id)
+                           .exclude(pk=version.pk).values_list("pk", flat=True))
+    periods = list(model_run.periods.order_by("start", "kind"))
+    watch = _Stopwatch()
+
+    def step(name: str) -> None:
+        run.params = {**run.params, "step": name}
+        CalcRun.objects.filter(pk=run.pk).update(params=run.params)
+        if progress is not None:
+            progress(name)
+
+    pays: list[pa.Table] = []
+    lines: list[pa.Table] = []
+    hashes: dict[str, str] = {}
+    by_start: dict[date, Period] = {}
+    input_rows = 0
+    for number, period in enumerate(periods, start=1):
+        where = f"{period.label} ({number} of {len(periods)})"
+        step(f"{where}: reading the inputs")
+        tables: dict[str, pa.Table] = watch.time(f"{period.label} snapshot",
+                                                 partial(_model_inputs, period))
+        people = people_on_plan(tables[comp_schemas.COMP_ASSIGNMENTS.name], plan_version_ids,
+                                period)
+        if not people:
+            continue
+        tables = _only_people(tables, people)
+        tables["comp_payout_adjustments"] = payout_schemas.COMP_PAYOUT_ADJUSTMENTS.empty()
+        plans = plans_of(tables[comp_schemas.COMP_ASSIGNMENTS.name], tables["comp_payout_ledger"])
+        drafted = {pk: draft_plan if pk in plan_version_ids else plan
+                   for pk, plan in plans.items()}
+        input_rows += sum(table.num_rows for table in tables.values())
+        hashes[period.label] = inputs_hash(tables, {"period_id": period.pk})
+        as_of = min(period.end - timedelta(days=1), timezone.localdate())
+        step(f"{where}: pay under the plan in force")
+        in_force: RunOutput = watch.time(f"{period.label} in force", partial(
+            compute, backend, tables, plans, period.start, period.end, as_of))
+        step(f"{where}: pay under the draft")
+        draft: RunOutput = watch.time(f"{period.label} draft", partial(
+            compute, backend, tables, drafted, period.start, period.end, as_of))
+        pays.append(compare_pay(in_force.payouts, draft.payouts, people))
+        lines.append(compare_lines(in_force.earning_lines, draft.earning_lines, people))
+        by_start[period.start] = period
+    step("storing the comparison")
+    run.input_rows = input_rows
+    run.inputs_hash = inputs_hash({}, {"periods": hashes, "draft_text": model_run.draft_text,
+                                       "in_force": sorted(plan_version_ids)})
+    pay = pa.concat_tables(pays) if pays else None
+    hundred = Decimal(100)
+    with transaction.atomic():
+        stored = _bulk(PlanModelRow, (
+            PlanModelRow(model_run=model_run, person_id=r["person_id"],
+                         period=by_start[r["period_start"]], currency=r["currency"],
+                         in_force_earned=r["in_force_earned"], draft_earned=r["draft_earned"],
+                         change=r["change"],
+                         change_pct=(r["change"] * hundred / r["in_force_earned"]).quantize(CENT)
+                         if r["in_force_earned"] else None,
+                         in_force_payout=r["in_force_payout"], draft_payout=r["draft_payout"])
+            for r in _rows(pay)))
+        for table in lines:
+            stored += _bulk(PlanModelLine, (
+                PlanModelLine(model_run=model_run, person_id=r["person_id"],
+                              period=by_start[r["period_start"]], line_key=r["line_key"],
+                              component=r["component"] or "", line_kind=r["line_kind"] or "",
+                              booking_id=r["booking_id"], currency=r["currency"],
+                              in_force_amount=r["in_force_amount"],
+                              draft_amount=r["draft_amount"], change=r["change"],
+                              in_force_trace=_trace(r["in_force_trace"]),
+                              draft_trace=_trace(r["draft_trace"]))
+                for r in _rows(table)))
+        model_run.summary = {"totals": model_summary(pay) if pay is not None else [],
+                             "periods": {p.start.isoformat(): p.label for p in periods},
+                             "modelled": sorted(p.label for p in by_start.values())}
+        model_run.save(update_fields=["summary"])
+        run.output_rows = stored
+        run.timings = watch.seconds
+    return stored

@@ -473,3 +473,73 @@ class PayrollExport(models.Model):
 
     class Meta:
         ordering = ["-exported_at"]
+
+
+class PlanModelRun(models.Model):
+    """A modelling run of a draft plan version: the draft applied to the real inputs of past
+    periods next to the plan in force, each person's pay under both (`PlanModelRow`), line by
+    line (`PlanModelLine`), and the totals and distribution (`summary`, computed by the engine's
+    `modelling.model_summary`). Writes nothing else: no `CompRun`, no payout or state change."""
+
+    calc_run = models.OneToOneField(CalcRun, on_delete=models.CASCADE, related_name="plan_model")
+    version = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="models")
+    draft_text = models.TextField(help_text="The draft's text as modelled")
+    periods = models.ManyToManyField(Period, related_name="+")
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="Totals, differences and percentiles per currency")
+
+    class Meta:
+        ordering = ["-calc_run__created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Model #{self.pk} of {self.version}"
+
+
+class PlanModelRow(models.Model):
+    """One person's pay in one modelled period and currency: earned and paid under the plan in
+    force and under the draft (same inputs), and the change of what is earned."""
+
+    model_run = models.ForeignKey(PlanModelRun, on_delete=models.CASCADE, related_name="rows")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
+    currency = currency_field()
+    in_force_earned = money_field()
+    draft_earned = money_field()
+    change = money_field(help_text="draft_earned - in_force_earned")
+    change_pct = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                     help_text="change / in_force_earned x 100; none from 0")
+    in_force_payout = money_field()
+    draft_payout = money_field()
+
+    objects = VisibleQuerySet.owned_by("person")
+
+    class Meta:
+        ordering = ["model_run_id", "period__start", "person__name", "currency"]
+        constraints = [models.UniqueConstraint(fields=["model_run", "person", "period",
+                                                       "currency"],
+                                               name="plan_model_row_unique")]
+
+
+class PlanModelLine(models.Model):
+    """One earning line of a modelled period under the plan in force and under the draft,
+    matched on the engine's stable line key (either side empty when only one plan pays it)."""
+
+    model_run = models.ForeignKey(PlanModelRun, on_delete=models.CASCADE, related_name="lines")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
+    line_key = models.CharField(max_length=200)
+    component = models.CharField(max_length=100, blank=True)
+    line_kind = models.CharField(max_length=40)
+    booking_id = models.BigIntegerField(null=True, blank=True)
+    currency = currency_field()
+    in_force_amount = money_field(null=True, blank=True)
+    draft_amount = money_field(null=True, blank=True)
+    change = money_field()
+    in_force_trace = models.JSONField(default=list, blank=True)
+    draft_trace = models.JSONField(default=list, blank=True)
+
+    objects = VisibleQuerySet.owned_by("person")
+
+    class Meta:
+        ordering = ["model_run_id", "person_id", "period__start", "component", "line_key"]
+        indexes = [models.Index(fields=["model_run", "person"])]

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from attain.compensation.models import (
@@ -34,6 +34,7 @@ from attain.compensation.models import (
     StatementSignoff,
 )
 from attain.core.models import CalcRun, Period
+from attain.crm.models import Opportunity, OpportunitySplit
 from attain.people.models import Person
 from attain.people.visibility import visible_person_ids
 
@@ -393,3 +394,401 @@ def accrual(user: Any, as_of: date) -> list[tuple[Period, dict[str, Decimal]]]:
         if totals:
             result.append((period, totals))
     return result
+
+
+# --- what-if estimates --------------------------------------------------------------------------
+
+MAX_WHAT_IF_DEALS = 200
+
+
+class WhatIfRefused(Exception):
+    """An estimate that cannot be made. `status` 404: an opportunity that does not exist or is
+    not one of the person's (answered alike); 400: one that cannot be estimated (closed, no
+    amount, closing outside the period) or a person without a plan in the period."""
+
+    def __init__(self, message: str, *, status: int, field: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.field, self.value = status, field, value
+
+
+def _plan_in_force(person_id: int, day: date) -> Any | None:
+    from attain.compensation import engine_io
+
+    assignment = current_assignment(person_id, day)
+    return None if assignment is None else engine_io.parse(assignment.version.text)
+
+
+def what_if_periods(person_id: int, day: date) -> list[Period]:
+    """The pay periods an estimate is offered for: of the kind of the person's plan in force on
+    `day` (month, quarter or year), from the one containing `day` to the end of its plan year."""
+    from attain.engine.compensation.calculation import plan_year
+
+    plan = _plan_in_force(person_id, day)
+    if plan is None:
+        return []
+    year_end = plan_year(plan, day)[1]
+    return list(Period.objects.filter(kind=plan.period, end__gt=day, start__lt=year_end)
+                .order_by("start"))
+
+
+def what_if_period(person_id: int, period_id: int | None, day: date
+                   ) -> tuple[Period | None, list[Period]]:
+    """The period an estimate is for (`period_id`, else the first of `what_if_periods`) and the
+    periods offered (with it); (None, offered) when there is none, or `period_id` is not a
+    period of the kind of the person's plan in force in it."""
+    offered = what_if_periods(person_id, day)
+    if period_id is None:
+        return (offered[0] if offered else None), offered
+    period = Period.objects.filter(pk=period_id).first()
+    plan = None if period is None else _plan_in_force(person_id, viewing_day(period))
+    if period is None or plan is None or period.kind != plan.period:
+        return None, offered
+    return period, sorted({*offered, period}, key=lambda p: p.start)
+
+
+def _deals_of(person_id: int) -> QuerySet[Opportunity]:
+    """Opportunities credited to the person: owned, or holding a split of theirs."""
+    return Opportunity.objects.filter(Q(owner_id=person_id) | Q(pk__in=OpportunitySplit.objects
+                                                                .filter(person_id=person_id)
+                                                                .values("opportunity_id")))
+
+
+def open_deals(person_id: int, period: Period, day: date) -> QuerySet[Opportunity]:
+    """The person's open opportunities (owned, or with a split of theirs) closing inside
+    `period`; for the period containing `day` also those whose closing date passed earlier in
+    the fiscal year and are still open (they count as closing at the period start). Each has
+    `split_percent` (the person's revenue split, None without one) and `has_splits`."""
+    from attain.core.actions import fiscal_calendar
+
+    since = period.start
+    if period.start <= day < period.end:
+        since = min(since, fiscal_calendar().rules.year_start(period.start))
+    splits = OpportunitySplit.objects.filter(opportunity_id=OuterRef("pk"),
+                                             kind=OpportunitySplit.Kind.REVENUE)
+    return (_deals_of(person_id).filter(is_closed=False, close_date__gte=since,
+                                        close_date__lt=period.end)
+            .select_related("stage", "account", "owner")
+            .annotate(split_percent=Subquery(splits.filter(person_id=person_id)
+                                             .values("percent")[:1]),
+                      has_splits=Exists(splits))
+            .order_by("close_date", "pk"))
+
+
+@dataclass(frozen=True)
+class WhatIfComponent:
+    """One plan component before and after the deals: earned, attainment (1 = 100 %, None
+    without a quota), and the tier band reached (1-based, None without tiers) with its words."""
+
+    name: str
+    kind: str
+    earned_before: Decimal
+    earned_after: Decimal
+    attainment_before: Decimal | None
+    attainment_after: Decimal | None
+    band_before: int | None
+    band_after: int | None
+    band_before_text: str
+    band_after_text: str
+
+    @property
+    def difference(self) -> Decimal:
+        return self.earned_after - self.earned_before
+
+    @property
+    def attainment_before_pct(self) -> Decimal | None:
+        return None if self.attainment_before is None else self.attainment_before * 100
+
+    @property
+    def attainment_after_pct(self) -> Decimal | None:
+        return None if self.attainment_after is None else self.attainment_after * 100
+
+
+@dataclass(frozen=True)
+class WhatIfLine:
+    """An earning line the deals add or change, with the engine's trace (`trace`: steps)."""
+
+    line_key: str
+    component: str
+    line_kind: str
+    booking_id: int | None
+    opportunity_id: int | None  # the deal of a hypothetical line (booking id < 0)
+    deal: str
+    change: str
+    before: Decimal | None
+    after: Decimal | None
+    delta: Decimal
+    currency: str
+    trace: list[Any]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """An estimate for `person` in `period`: earned so far (the engine on today's data), with
+    the ticked `deals` closing, the difference (per currency), per component and line by line;
+    `latest_run`: the payout of the run the period's statements show (None without one)."""
+
+    person: Person
+    period: Period
+    as_of: date
+    deals: list[Opportunity]
+    earned_before: dict[str, Decimal]
+    earned_after: dict[str, Decimal]
+    components: list[WhatIfComponent]
+    lines: list[WhatIfLine]
+    latest_run: tuple[CompRun, Decimal, str] | None
+    seconds: dict[str, float]
+
+    @property
+    def difference(self) -> dict[str, Decimal]:
+        currencies = sorted({*self.earned_before, *self.earned_after})
+        return {c: self.earned_after.get(c, ZERO) - self.earned_before.get(c, ZERO)
+                for c in currencies}
+
+
+def what_if(user: Any, person_id: int, period: Period, opportunity_ids: list[int], *,
+            day: date) -> WhatIf | None:
+    """What `person_id` earns in `period` if the opportunities closed (the engine, nothing
+    written), or None when `user` may not see the person's pay. Raises `WhatIfRefused` for an
+    opportunity that is not one of the person's open deals of the period (`open_deals`)."""
+    from attain.compensation import engine_io
+
+    if not may_see(user, person_id, viewing_day(period)):
+        return None
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        return None
+    ids = list(dict.fromkeys(opportunity_ids))
+    if len(ids) > MAX_WHAT_IF_DEALS:
+        raise WhatIfRefused(f"{len(ids)} deals ticked; at most {MAX_WHAT_IF_DEALS} at once.",
+                            status=400, field="opportunity_ids", value=len(ids))
+    deals = {o.pk: o for o in open_deals(person_id, period, day).filter(pk__in=ids)}
+    for opportunity_id in ids:
+        if opportunity_id in deals:
+            if deals[opportunity_id].amount is None:
+                raise WhatIfRefused(f"Opportunity {opportunity_id} has no amount to estimate.",
+                                    status=400, field="opportunity_ids", value=opportunity_id)
+            continue
+        mine = _deals_of(person_id).filter(pk=opportunity_id).first()
+        if mine is None:
+            raise WhatIfRefused(f"No deal of {person.name} has the id {opportunity_id}.",
+                                status=404, field="opportunity_ids", value=opportunity_id)
+        reason = ("is closed" if mine.is_closed else
+                  f"closes on {mine.close_date}, outside {period.label} "
+                  f"({period.start} to {period.end}, excluded)")
+        raise WhatIfRefused(f"Opportunity {opportunity_id} ({mine.name}) {reason}; only open "
+                            f"deals closing in the period can be estimated.", status=400,
+                            field="opportunity_ids", value=opportunity_id)
+    as_of = viewing_day(period)
+    try:
+        result = engine_io.estimate(person_id, period, list(deals), as_of=as_of)
+    except engine_io.RunRefused as error:
+        raise WhatIfRefused(str(error), status=400, field=error.field or "person_id",
+                            value=error.value) from error
+    shown = statement_run(period)
+    payout = (None if shown is None
+              else Payout.objects.filter(run=shown, person_id=person_id).first())
+    return WhatIf(
+        person=person, period=period, as_of=as_of, deals=[deals[i] for i in ids],
+        earned_before=_per_currency(result.before_lines),
+        earned_after=_per_currency(result.after_lines),
+        components=_what_if_components(result), lines=_what_if_lines(result, deals),
+        latest_run=None if shown is None or payout is None
+        else (shown, payout.payout, payout.currency),
+        seconds=dict(result.seconds))
+
+
+def _per_currency(lines: Any) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for currency, amount in zip(lines.column("currency").to_pylist(),
+                                lines.column("amount").to_pylist(), strict=True):
+        totals[currency] = totals.get(currency, ZERO) + amount
+    return totals
+
+
+def _measure(measures: Any, component: str, name: str) -> Decimal | None:
+    for row in measures.to_pylist():
+        if row["component"] == component and row["measure"] == name:
+            return Decimal(row["value"])
+    return None
+
+
+def _band_text(plan: Any, component: Any, band: int | None) -> str:
+    """`band 2: 3,000.00 to 8,000.00 at 8%` (attainment bands in % of quota)."""
+    tiers = getattr(component, "tiers", None)
+    if tiers is None or band is None or not 1 <= band <= len(tiers.bands):
+        return ""
+    edge = tiers.bands[band - 1]
+
+    def at(value: Decimal) -> str:
+        return (f"{value * 100:,.2f}%" if tiers.basis == "attainment"
+                else f"{value:,.2f} {plan.currency}")
+
+    span = f"{at(edge.lower)} and above" if edge.upper is None else \
+        f"{at(edge.lower)} to {at(edge.upper)}"
+    pays = (f"{edge.rate * 100:.2f}%" if edge.rate is not None
+            else f"{edge.multiplier} x the base rate")
+    return f"band {band}: {span} at {pays}"
+
+
+def _what_if_components(result: Any) -> list[WhatIfComponent]:
+    rows = []
+    for plan in result.plans.values():
+        for component in plan.components:
+            sides = {}
+            for side, lines, measures in (("before", result.before_lines, result.before_measures),
+                                          ("after", result.after_lines, result.after_measures)):
+                own = [r for r in lines.to_pylist() if r["component"] == component.name]
+                tiers = [r["tier"] for r in own if r["tier"] is not None
+                         and r["line_kind"] in ("commission", "true_up")]
+                sides[side] = (sum((r["amount"] for r in own), ZERO),
+                               _measure(measures, component.name, "attainment"),
+                               max(tiers) if tiers else None)
+            rows.append(WhatIfComponent(
+                name=component.name, kind=component.kind,
+                earned_before=sides["before"][0], earned_after=sides["after"][0],
+                attainment_before=sides["before"][1], attainment_after=sides["after"][1],
+                band_before=sides["before"][2], band_after=sides["after"][2],
+                band_before_text=_band_text(plan, component, sides["before"][2]),
+                band_after_text=_band_text(plan, component, sides["after"][2])))
+    return rows
+
+
+def _what_if_lines(result: Any, deals: dict[int, Opportunity]) -> list[WhatIfLine]:
+    rows = []
+    for r in result.changes.to_pylist():
+        booking = r["booking_id"]
+        opportunity = -booking if booking is not None and booking < 0 else None
+        deal = (deals[opportunity].name if opportunity in deals
+                else f"order line {booking}" if booking is not None else "")
+        rows.append(WhatIfLine(
+            line_key=r["line_key"], component=r["component"], line_kind=r["kind"],
+            booking_id=booking if opportunity is None else None, opportunity_id=opportunity,
+            deal=deal, change=r["change"], before=r["before_amount"], after=r["after_amount"],
+            delta=r["delta"], currency=r["currency"],
+            trace=[_deal_words(step, booking, deal) if opportunity else step
+                   for step in _steps(r["after_trace"] or r["before_trace"])]))
+    return rows
+
+
+def _deal_words(step: Any, booking_id: int, deal: str) -> Any:
+    """A trace step naming the hypothetical order line `booking_id` (< 0) by its deal."""
+    prefix = f"Booking {booking_id} of "
+    if isinstance(step, str) and step.startswith(prefix):
+        return f"{deal}, if it closes, booked on {step[len(prefix):]}"
+    return step
+
+
+# --- plan modelling -----------------------------------------------------------------------------
+
+MODEL_ROW_ORDER = {"person": ("person__name", "period__start"),
+                   "in_force": ("in_force_earned", "person__name"),
+                   "draft": ("draft_earned", "person__name"),
+                   "change": ("change", "person__name"),
+                   "change_pct": ("change_pct", "person__name")}
+
+
+def model_runs(*, version_id: int | None = None) -> QuerySet[Any]:
+    """Modelling runs of draft plans (of one version when given), newest first."""
+    from attain.compensation.models import PlanModelRun
+
+    rows = PlanModelRun.objects.select_related("calc_run", "calc_run__requested_by",
+                                               "version__plan")
+    if version_id is not None:
+        rows = rows.filter(version_id=version_id)
+    return rows.order_by("-calc_run__created_at", "-id")
+
+
+def model_run(model_id: int) -> Any | None:
+    return model_runs().filter(pk=model_id).first()
+
+
+def model_rows(user: Any, model: Any, *, period_id: int | None = None, search: str = "",
+               order: str = "change", descending: bool = True) -> QuerySet[Any]:
+    """Each person's pay in each modelled period under the plan in force and the draft, for the
+    people `user` sees, filtered by period and name, ordered by `order` (MODEL_ROW_ORDER)."""
+    from attain.compensation.models import PlanModelRow
+
+    rows = (PlanModelRow.objects.visible_to(user).filter(model_run=model)
+            .select_related("person", "period"))
+    if period_id is not None:
+        rows = rows.filter(period_id=period_id)
+    if search:
+        rows = rows.filter(Q(person__name__icontains=search)
+                           | Q(person__external_id__icontains=search))
+    fields = MODEL_ROW_ORDER.get(order, MODEL_ROW_ORDER["change"])
+    first = f"-{fields[0]}" if descending else fields[0]
+    return rows.order_by(first, *fields[1:], "currency", "pk")
+
+
+def model_lines(user: Any, model: Any, person_id: int) -> QuerySet[Any]:
+    """A person's earning lines of a modelling run, under both plans, line by line."""
+    from attain.compensation.models import PlanModelLine
+
+    return (PlanModelLine.objects.visible_to(user).filter(model_run=model, person_id=person_id)
+            .select_related("period").order_by("period__start", "component", "line_key"))
+
+
+def pending_models(*, version_id: int | None = None) -> QuerySet[Any]:
+    return model_runs(version_id=version_id).filter(calc_run__status__in=[
+        CalcRun.Status.QUEUED, CalcRun.Status.RUNNING])
+
+
+# --- accrual ------------------------------------------------------------------------------------
+
+
+def accrual_rows(user: Any, as_of: date, *, period_id: int | None = None,
+                 search: str = "") -> QuerySet[Payout]:
+    """Earned and paid per period, person and currency as of `as_of`, for the people `user` may
+    see: for every period that started on or before `as_of` and has a run, the payouts of the
+    run its statements show, each annotated with `paid` (the run's payout when the run was
+    exported to payroll on or before `as_of`, else 0.00) and `accrued` = earned - paid.
+
+    Worked example: Q1 earned 680.00 and its approved run was exported on 2026-04-05 → as of
+    2026-04-04: paid 0.00, accrued 680.00; as of 2026-04-05: paid 680.00, accrued 0.00. What is
+    deferred to a later event is accrued until the later period's payout pays it, and a draw
+    paid beyond earnings shows as a negative accrual (an advance), so a person's accruals add
+    up across periods."""
+    from datetime import datetime, time
+
+    from django.db.models import Case, DecimalField, ExpressionWrapper, F, Value, When
+
+    from attain.core.money import MONEY_DIGITS, MONEY_PLACES
+
+    money = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    run_ids = []
+    for period in Period.objects.filter(pk__in=CompRun.objects.values("period_id"),
+                                        start__lte=as_of):
+        shown = statement_run(period)
+        if shown is not None:
+            run_ids.append(shown.pk)
+    until = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+    exported = PayrollExport.objects.filter(run_id=OuterRef("run_id"), exported_at__lt=until)
+    rows = (Payout.objects.visible_to(user, as_of).filter(run_id__in=run_ids)
+            .select_related("person", "run__period")
+            .annotate(exported_on=Subquery(exported.order_by("exported_at")
+                                           .values("exported_at")[:1]))
+            .annotate(paid=Case(When(Exists(exported), then=F("payout")),
+                                default=Value(ZERO), output_field=money)))
+    rows = rows.annotate(accrued=ExpressionWrapper(F("earned") - F("paid"), output_field=money))
+    if period_id is not None:
+        rows = rows.filter(run__period_id=period_id)
+    if search:
+        rows = rows.filter(Q(person__name__icontains=search)
+                           | Q(person__external_id__icontains=search))
+    return rows.order_by("-run__period__start", "person__name", "currency")
+
+
+def accrual_totals(rows: QuerySet[Payout]) -> list[dict[str, Any]]:
+    """Earned, paid and accrued of `accrual_rows` per currency (summed by the database)."""
+    return [dict(row) for row in rows.order_by().values("currency").annotate(
+        earned_total=Sum("earned"), paid_total=Sum("paid"), accrued_total=Sum("accrued"))
+        .order_by("currency")]
+
+
+def accrual_by_period(rows: QuerySet[Payout]) -> list[dict[str, Any]]:
+    """Earned, paid and accrued of `accrual_rows` per period and currency."""
+    return [dict(row) for row in rows.order_by().values(
+        "run__period__label", "run__period__start", "run_id", "currency")
+        .annotate(earned_total=Sum("earned"), paid_total=Sum("paid"),
+                  accrued_total=Sum("accrued"), people=Count("person_id"))
+        .order_by("-run__period__start", "currency")]

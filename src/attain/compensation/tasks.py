@@ -23,3 +23,12 @@ def run_compensation_task(run_id: int) -> dict[str, Any]:
     except CompensationError as error:
         return {"run_id": run.pk, "status": "failed", "error": str(error)}
     return {"run_id": run.pk, "status": comp.calc_run.status, "comp_run": comp.pk}
+
+
+@task()
+def model_plan_task(model_id: int) -> dict[str, Any]:
+    """Compute the queued modelling run of a draft plan (see `actions.request_plan_model`)."""
+    from attain.compensation.actions import run_plan_model
+
+    model = run_plan_model(model_id)
+    return {"model_id": model.pk, "status": model.calc_run.status}

@@ -190,3 +190,23 @@ def conversion_heatmap_chart(columns: Sequence[str], rows: Sequence[str],
                       **({"link": link} if link else {})} for x, y, v, link in cells],
         }],
     }
+
+
+def distribution_chart(series: Sequence[tuple[str, dict[str, str]]]) -> dict[str, Any]:
+    """Box plots side by side: `series` is [(name, {min, p10, p25, p50, p75, p90, max})]; the box
+    spans p25 to p75 with the median, the whiskers min and max, and p10/p90 are marked."""
+    option = _base()
+    option["tooltip"] = {"trigger": "item"}
+    option["legend"] = {"show": False}
+    option["grid"]["top"] = 16
+    names = [name for name, _ in series]
+    option["xAxis"] = {"type": "category", "data": names}
+    option["yAxis"] = {"type": "value", "scale": True}
+    option["series"] = [
+        {"name": "Distribution", "type": "boxplot", "data": [
+            [float(Decimal(stats[k])) for k in ("min", "p25", "p50", "p75", "max")]
+            for _, stats in series]},
+        {"name": "p10 / p90", "type": "scatter", "symbol": "diamond", "data": [
+            [name, float(Decimal(stats[k]))] for name, stats in series for k in ("p10", "p90")]},
+    ]
+    return option

@@ -728,6 +728,101 @@ def manual_lines(request: HttpRequest) -> HttpResponseBase:
                                          start__lte=day).order_by("-start")[:12]})
 
 
+# --- what-if estimator -----------------------------------------------------------------------
+
+
+def _what_if_subject(request: HttpRequest) -> tuple[Viewer, int | None, Period | None,
+                                                     list[Period]]:
+    """(viewer, whose estimate, the period, the periods offered) from `person` and `period`
+    (default: the viewer, the current pay period of their plan). Someone whose pay the viewer
+    may not see is a 404, like someone who does not exist."""
+    viewer, day = _viewer(request), today()
+    person_id = _int(request.GET.get("person")) or viewer.person_id
+    if person_id is None:
+        return viewer, None, None, []
+    if not cq.may_see(viewer.user, person_id, day):
+        raise Http404("No such person.")
+    period_id = _int(request.GET.get("period"))
+    period, periods = cq.what_if_period(person_id, period_id, day)
+    if period_id is not None and period is None:
+        raise Http404("No such pay period of this plan.")
+    return viewer, person_id, period, periods
+
+
+def _ticked(request: HttpRequest) -> list[int]:
+    """The opportunity ids of the ticked boxes (`deal`), refusing text that is not an id."""
+    ids = []
+    for value in request.GET.getlist("deal"):
+        number = _int(value)
+        if number is None:
+            raise cq.WhatIfRefused(f"deal={value!r} is not an opportunity id (a whole number).",
+                                   status=400, field="deal", value=value)
+        ids.append(number)
+    return ids
+
+
+def _estimate_context(request: HttpRequest, person_id: int, period: Period
+                      ) -> tuple[dict[str, Any], int]:
+    """The estimate's template context and HTTP status (400/404 with the refusal's words)."""
+    viewer = _viewer(request)
+    try:
+        estimate = cq.what_if(viewer.user, person_id, period, _ticked(request), day=today())
+    except cq.WhatIfRefused as error:
+        return {"error": error}, error.status
+    if estimate is None:
+        raise Http404("No such person.")
+    return {"estimate": estimate, "total_seconds": sum(estimate.seconds.values()),
+            "lines": [(line, trace_steps(line.trace)) for line in estimate.lines]}, 200
+
+
+@login_required
+def what_if(request: HttpRequest) -> HttpResponseBase:
+    """The what-if estimator: the person's open deals of a pay period with a box each; ticking
+    boxes asks `what_if_estimate` (HTMX) what they would earn if those deals closed."""
+    viewer, person_id, period, periods = _what_if_subject(request)
+    day = today()
+    deals = list(cq.open_deals(person_id, period, day)) if person_id and period else []
+    ticked = set(request.GET.getlist("deal"))
+    if wants_export(request):
+        return export_response(request, f"what-if-{period.label if period else ''}", [
+            "opportunity_id", "opportunity", "account", "stage", "probability", "close_date",
+            "amount", "currency", "your_split_percent", "ticked"], [
+            (o.pk, o.name, o.account.name if o.account else "", o.stage.name,
+             o.stage.probability, o.close_date, o.amount, o.currency,
+             _share(o, person_id),
+             str(o.pk) in ticked) for o in deals])
+    context: dict[str, Any] = {
+        "person": people_queries.people(viewer.user, day).filter(pk=person_id).first()
+        if person_id else None,
+        "person_id": person_id, "period": period, "periods": periods, "deals": deals,
+        "ticked": ticked, "assignment": cq.current_assignment(person_id, day)
+        if person_id else None, "csv_url": csv_url(request),
+        "others": [] if viewer.is_rep else list(cq.assignments(viewer.user, day).filter(
+            valid_from__lte=day).exclude(valid_to__lte=day)[:500])}
+    if ticked and person_id and period:  # without JavaScript: the form's button reloads
+        extra, _ = _estimate_context(request, person_id, period)
+        context.update(extra)
+    return render(request, "web/compensation/what_if.html", context)
+
+
+def _share(deal: Any, person_id: int | None) -> Decimal | None:
+    """The person's revenue split of an `open_deals` row (100 as owner without splits)."""
+    if deal.has_splits:
+        return deal.split_percent  # type: ignore[no-any-return]
+    return Decimal(100) if deal.owner_id == person_id else None
+
+
+@login_required
+def what_if_estimate(request: HttpRequest) -> HttpResponse:
+    """The estimate panel for the ticked deals (`person`, `period`, `deal`…), for HTMX."""
+    _, person_id, period, _ = _what_if_subject(request)
+    if person_id is None or period is None:
+        context: dict[str, Any] = {"error": "No plan is assigned for this period."}
+        return render(request, "web/compensation/_what_if_estimate.html", context, status=400)
+    context, status = _estimate_context(request, person_id, period)
+    return render(request, "web/compensation/_what_if_estimate.html", context, status=status)
+
+
 def money_total(values: dict[str, Decimal]) -> str:
     return ", ".join(f"{v:,.2f} {c}" for c, v in sorted(values.items())) or "—"
 
@@ -764,4 +859,6 @@ urlpatterns = [
     path("comp/disputes/", dispute_list, name="comp-disputes"),
     path("comp/disputes/<int:dispute_id>/decide/", dispute_decide, name="comp-dispute-decide"),
     path("comp/manual-lines/", manual_lines, name="comp-manual"),
+    path("comp/what-if/", what_if, name="comp-what-if"),
+    path("comp/what-if/estimate/", what_if_estimate, name="comp-what-if-estimate"),
 ]

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from attain.web import (
+    compensation_modelling_views,
     compensation_views,
     forecasting_views,
     ingest_views,
@@ -71,4 +72,5 @@ urlpatterns = [
     path("forecast/calls/", forecasting_views.forecast_call, name="forecast-call"),
     path("runs/forecast/", forecasting_views.run_forecast, name="forecast-run"),
     *compensation_views.urlpatterns,
+    *compensation_modelling_views.urlpatterns,
 ]
