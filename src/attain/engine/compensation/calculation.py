@@ -683,21 +683,39 @@ def _with_base_rate(c: ir.Table, rate_rules: ir.Table) -> ir.Table:
     return c.left_join(best, key).select(c, best.rule_rate)
 
 
-def credit_line_amounts(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table,
-                        bands: ir.Table) -> ir.Table:
-    """Per (assignment, component, credit of the period), the amount of its earning line:
-    commission (rate rules, tiers, threshold, per-line cap) and bookings SPIFFs."""
+def placed_credits(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table) -> ir.Table:
+    """Per (assignment, component, credit of the period), keyed like `counted`: the measure
+    before and after the credit (`cum_before`, `cum_after`: credits in booking order, year to
+    date for `ytd`) and the rate of its first matching rate rule (`rule_rate`). A narrow table,
+    materialised once: the running sum over the key and order columns only costs a fraction of
+    one over the wide rows, and `credit_line_amounts` reads it twice."""
+    key = ["assignment_id", "component", "booking_id", "credit_kind"]
     c = counted.join(factors, ["assignment_id", "component"])
     measured = c.in_period | (c.measurement == "ytd")
-    c = c.mutate(measured_credit=ibis.ifelse(measured, c.credited, _lit(Decimal(0), WORK)))
-    order = ibis.window(group_by=[c.assignment_id, c.component],
-                        order_by=[c.in_period, c.booked_on, c.booking_id, c.credit_kind],
+    narrow = c.select(*key, "in_period", "booked_on", measured_credit=ibis.ifelse(
+        measured, c.credited, _lit(Decimal(0), WORK)))
+    order = ibis.window(group_by=[narrow.assignment_id, narrow.component],
+                        order_by=[narrow.in_period, narrow.booked_on, narrow.booking_id,
+                                  narrow.credit_kind],
                         preceding=None, following=0)
-    c = c.mutate(cum_after=c.measured_credit.sum().over(order).cast(WORK))
-    c = c.mutate(cum_before=(c.cum_after - c.measured_credit).cast(WORK))
-    c = c.filter(c.in_period)  # earlier credits only placed this period's on the tiers
+    running = narrow.mutate(cum_after=narrow.measured_credit.sum().over(order).cast(WORK))
+    running = running.filter(running.in_period)  # earlier credits only placed this period's
+    running = running.select(*key, cum_after=running.cum_after, cum_before=(
+        running.cum_after - running.measured_credit).cast(WORK))
+    rated = c.filter(c.in_period).select(*key, "plan_version_id", "product_family",
+                                         "deal_type", "segment")
+    rated = _with_base_rate(rated, rate_rules)
+    return running.join(rated, key).select(running, rated.rule_rate)
 
-    c = _with_base_rate(c, rate_rules)
+
+def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
+                        bands: ir.Table) -> ir.Table:
+    """Per (assignment, component, credit of the period), the amount of its earning line:
+    commission (rate rules, tiers, threshold, per-line cap) and bookings SPIFFs; `placed`
+    is `placed_credits` of the same credits."""
+    key = ["assignment_id", "component", "booking_id", "credit_kind"]
+    period = counted.filter(counted.in_period)
+    c = period.join(factors, ["assignment_id", "component"]).join(placed, key)
     company_rate = c.rule_rate.coalesce(c.base_rate)
     c = c.mutate(company_rate=company_rate,
                  payee_rate=ibis.ifelse(company_rate.notnull(),
@@ -1207,8 +1225,10 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
         bound["comp_plan_settings"], "plan_version_id").select(
         "assignment_id", "to_payee", "payee_currency", "half_even")
 
+    placed = _materialise(backend, "comp_work_placed", placed_credits(
+        counted, factors, bound["comp_plan_rates"]))
     amounts = _materialise(backend, "comp_work_line_amounts", credit_line_amounts(
-        counted, factors, bound["comp_plan_rates"], bound["comp_plan_bands"]))
+        counted, factors, placed, bound["comp_plan_bands"]))
     on_credits = backend.execute(credit_line_output(amounts))
     both = on_credits
     if inputs["comp_manual_lines"].num_rows:
@@ -1312,6 +1332,6 @@ def _no_payouts() -> PayoutResult:
 __all__ = [
     "CompensationInputError", "CompensationResult", "component_factors", "component_lines",
     "component_sums", "compute_compensation", "credit_line_amounts", "credit_line_output",
-    "plan_parameters", "plan_year",
+    "placed_credits", "plan_parameters", "plan_year",
     "raw_credits",
 ]
