@@ -21,7 +21,6 @@ approved adjustment runs after it), as the engine's `adjustment_lines` computes 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -63,7 +62,7 @@ from attain.compensation.models import (
     PlanVersion,
     PriorAdjustment,
 )
-from attain.core.engine_io import as_text, finish_run, snapshot
+from attain.core.engine_io import RunClock, as_text, fail_run, finish_run, snapshot
 from attain.core.models import CalcRun, Period
 from attain.core.money import CENT
 from attain.core.periods import add_months
@@ -77,7 +76,6 @@ from attain.engine.run import inputs_hash
 from attain.engine.schemas import EXCHANGE_RATES, PERF_QUOTA_VERSIONS, PERF_REPORTING_LINES, PERIODS
 from attain.people.visibility import lines_valid_on
 from attain.performance.engine_io import (
-    _Stopwatch,  # the run-step timer every run uses
     snapshot_exchange_rates,
     snapshot_quota_versions,
     snapshot_reporting_lines,
@@ -466,8 +464,7 @@ def compute_and_store(*, period: Period, as_of: date, backend: str, requested_by
                   "as_of": as_of.isoformat(), "adjusts": adjusts.pk if adjusts else None,
                   "step": "snapshot"}
     run.save()
-    watch = _Stopwatch()
-    started = time.perf_counter()
+    watch = RunClock()
 
     def step(name: str) -> None:
         run.params = {**run.params, "step": name}
@@ -516,24 +513,24 @@ def compute_and_store(*, period: Period, as_of: date, backend: str, requested_by
             comp_run.save(update_fields=["currency_totals"])
             run.output_rows = stored
             run.params = {**run.params, "step": "done"}
-            run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
+            run.timings = watch.timings()
             finish_run(run, CalcRun.Status.SUCCEEDED, ["inputs_hash", "input_rows",
                                                        "output_rows", "timings", "params",
                                                        "calc_version"])
         return comp_run
     except PlanDefinitionError as error:
-        _fail(run, watch, started, str(error))
+        _fail(run, watch, str(error))
         raise RunRefused(str(error), field="plan", problems=error.problems,
                          run_id=run.pk) from error
     except RunRefused as error:
-        _fail(run, watch, started, str(error))
+        _fail(run, watch, str(error))
         error.run_id = run.pk
         raise
     except (EngineError, ValueError) as error:
-        _fail(run, watch, started, str(error))
+        _fail(run, watch, str(error))
         raise RunRefused(str(error), field="inputs", run_id=run.pk) from error
     except Exception as error:
-        _fail(run, watch, started, f"{type(error).__name__}: {error}")
+        _fail(run, watch, f"{type(error).__name__}: {error}")
         raise
 
 
@@ -544,13 +541,9 @@ def _adjustment_lines(paid: pa.Table, new: pa.Table, *, revision: str) -> pa.Tab
                             revision=revision)
 
 
-def _fail(run: CalcRun, watch: _Stopwatch, started: float, message: str) -> None:
-    run.error = message
-    run.output_rows = 0
+def _fail(run: CalcRun, watch: RunClock, message: str) -> None:
     run.params = {**run.params, "step": "failed"}
-    run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
-    finish_run(run, CalcRun.Status.FAILED, ["error", "inputs_hash", "input_rows", "output_rows",
-                                            "timings", "params", "calc_version"])
+    fail_run(run, watch, message, ["params", "calc_version"])
 
 
 def _rows(table: pa.Table | None) -> Iterator[dict[str, Any]]:
@@ -891,7 +884,7 @@ def estimate(person_id: int, period: Period, opportunity_ids: Collection[int], *
     from attain.engine.compensation.payouts import diff_lines
 
     backend = backend or str(settings.ATTAIN_ENGINE_BACKEND)
-    watch = _Stopwatch()
+    watch = RunClock()
     since = lookback_start(period)
     plans = watch.time("plans", lambda: plans_of(snapshot_assignments(
         since, period.end, period.start, [person_id])))
@@ -996,7 +989,7 @@ def model_plan(model_run: Any, draft_plan: Any, *, backend: str,
     plan_version_ids = set(PlanVersion.objects.filter(plan_id=version.plan_id)
                            .exclude(pk=version.pk).values_list("pk", flat=True))
     periods = list(model_run.periods.order_by("start", "kind"))
-    watch = _Stopwatch()
+    watch = RunClock()
 
     def step(name: str) -> None:
         run.params = {**run.params, "step": name}

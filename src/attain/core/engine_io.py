@@ -91,13 +91,14 @@ class RunClock:
         return {**self.seconds, "total": round(time.perf_counter() - self.started, 4)}
 
 
-def fail_run(run: CalcRun, clock: RunClock, message: str) -> None:
-    """Save `run` as failed with `message`, no result rows, and the steps timed so far."""
+def fail_run(run: CalcRun, clock: RunClock, message: str, fields: Iterable[str] = ()) -> None:
+    """Save `run` as failed with `message`, no result rows, and the steps timed so far (and any
+    other `fields` set)."""
     run.error = message
     run.output_rows = 0
     run.timings = clock.timings()
     finish_run(run, CalcRun.Status.FAILED,
-               ["error", "inputs_hash", "input_rows", "output_rows", "timings"])
+               ["error", "inputs_hash", "input_rows", "output_rows", "timings", *fields])
 
 
 def finish_run(run: CalcRun, status: str, fields: Iterable[str] = ()) -> None:
