@@ -11,10 +11,26 @@ BENCH_ORDER_LINES (lines of the generated Superstore-layout order-lines export i
 BENCH_ANALYTICS_REPS (reps of the organisation the analytics case generates, default 10000: about
 1M opportunities), BENCH_ANALYTICS_REQUESTS (timed requests per dashboard, default 20),
 BENCH_PG_DATABASE (the PostgreSQL database recreated for each case, default attain_bench),
+BENCH_COMP_PEOPLE and BENCH_COMP_LINES (the compensation case: people and credited order lines,
+default 10000 and 10000000), BENCH_COMP_REFERENCE_SAMPLE (the row-by-row reference runs on the
+teams of every n-th first-line manager and its time is extrapolated by line count; default 10
+above 1,000,000 lines, else 1: all of them), BENCH_COMP_FORCE (run the compensation case even
+when its expected peak memory exceeds what the machine has available; without it the case is
+skipped with a message),
+BENCH_WHAT_IF_REPS (reps of the demo organisation of the what-if case, default 200),
 BENCH_CASES (which cases to run, comma-separated, default all: generate, snapshot, import,
-order_lines, analytics, forecast). The
+order_lines, analytics, forecast, compensation, what_if). The
 import is shown next to two baselines of the same run: the database's own bulk load of the same
 file (COPY on PostgreSQL, executemany on SQLite) and the csv module reading it.
+
+The compensation case (engine level, no database) generates an organisation and its order lines
+(bench/comp_data.py: AEs, SDRs and managers on the three example plans, splits, overlays,
+roll-ups, four currencies, year-to-date measures), then times in separate processes a full Q2
+run (`compute_compensation` on DuckDB, payouts included), the bare engine pass over the same
+lines (one grouped sum) and the row-by-row Python reference of the same plans
+(bench/comp_reference.py), whose per-person totals must equal the engine's to the cent (checked
+and printed; a mismatch fails the case). The load average is printed with the figures: the
+machine may be shared.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +81,8 @@ def row(name: str, database: str, measured: dict[str, Any], baseline_name: str,
     return result
 
 
-CASES = ("generate", "snapshot", "import", "order_lines", "analytics", "forecast")
+CASES = ("generate", "snapshot", "import", "order_lines", "analytics", "forecast", "compensation",
+         "what_if")
 
 
 def main() -> None:
@@ -178,6 +196,96 @@ def bench_forecast(databases: list[str], folder: Path) -> list[dict[str, Any]]:
                 default, "seasonal naive only, same run", naive)]
 
 
+def bench_compensation(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    people = int(os.environ.get("BENCH_COMP_PEOPLE", "10000"))
+    lines = int(os.environ.get("BENCH_COMP_LINES", "10000000"))
+    every = int(os.environ.get("BENCH_COMP_REFERENCE_SAMPLE", "10" if lines > 1_000_000
+                               else "1"))
+    needed, available = COMP_MB_BASE + COMP_MB_PER_LINE * lines, available_mb()
+    if needed > available and not os.environ.get("BENCH_COMP_FORCE"):
+        print(f"compensation: SKIPPED at {lines:,} lines — the run holds about "
+              f"{COMP_MB_PER_LINE * 1024:.0f} KB per order line (credits, earning and payout "
+              f"lines with their traces, intermediates), about {needed / 1024:,.0f} GB here, "
+              f"and {available / 1024:,.0f} GB are available; lower BENCH_COMP_LINES or set "
+              "BENCH_COMP_FORCE=1", file=sys.stderr)
+        return []
+    inputs = folder / "compensation"
+    inputs.mkdir(exist_ok=True)
+    print(f"compensation: generating {people:,} people and {lines:,} order lines …",
+          file=sys.stderr)
+    made = run_case("comp_inputs", None, folder=str(inputs), people=people, lines=lines)
+    print(f"  inputs: {made['sizes']} ({made['input_mb']:,} MB)", file=sys.stderr)
+    measured = {}
+    for part in ("bare", "engine", "reference"):
+        print(f"  {part} … (load average {load_average()})", file=sys.stderr, flush=True)
+        measured[part] = run_case("compensation", None, folder=str(inputs), part=part,
+                                  sample_every=every)
+        shown = {k: v for k, v in measured[part].items() if k != "totals"}
+        print(f"  {part}: {json.dumps(shown)}", file=sys.stderr, flush=True)
+    engine, reference = measured["engine"], measured["reference"]
+    wrong = sorted((int(p) for p, total in reference["totals"].items()
+                    if engine["totals"].get(p, "0") != total
+                    and Decimal(engine["totals"].get(p, "0")) != Decimal(total)))
+    scope = (f"{reference['people']:,} people of every {every}th team, "
+             f"{reference['lines_read']:,} lines, time x {lines / reference['lines_read']:.1f}"
+             if reference["sampled"] else f"all {reference['people']:,} people")
+    print(f"  cross-check (reference on {scope}): {len(wrong)} per-person totals differ"
+          + (f", e.g. people {wrong[:10]}" if wrong else ", equal to the cent"),
+          file=sys.stderr)
+    if wrong:
+        raise RuntimeError(f"compensation: the engine and the reference disagree for "
+                           f"{len(wrong)} people, e.g. {wrong[:10]}")
+    if all("cpu_seconds" in m for m in measured.values()):
+        cpu = {part: m["cpu_seconds"] for part, m in measured.items()}
+        print(f"  CPU seconds (less load-sensitive): engine {cpu['engine']}, bare pass "
+              f"{cpu['bare']} (x{cpu['engine'] / max(cpu['bare'], 0.01):,.1f}), reference "
+              f"{cpu['reference']} (engine x{cpu['engine'] / max(cpu['reference'], 0.01):.2f})",
+              file=sys.stderr)
+    name = f"compensation Q2 run, {people:,} people, {lines:,} order lines (DuckDB)"
+    load = load_average()
+    return [row(name, "-", engine, f"bare engine pass (one grouped sum), load {load}",
+                measured["bare"]),
+            row(name, "-", engine, "row-by-row Python reference, "
+                + (f"sampled 1 team in {every}, extrapolated" if reference["sampled"]
+                   else "all lines") + f", load {load}", reference)]
+
+
+def bench_what_if(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    """The what-if estimator's request time (bench/cases.py `case_what_if`) against the bare
+    engine scan of the same rep's snapshot, on a demo organisation of BENCH_WHAT_IF_REPS reps."""
+    reps = int(os.environ.get("BENCH_WHAT_IF_REPS", "200"))
+    rows = []
+    for database in databases:
+        print(f"[{database}] what-if on {reps:,} reps …", file=sys.stderr)
+        measured = run_case("what_if", fresh_database_url(database), reps=reps)
+        scan = measured["scan"]
+        baseline = f"DuckDB scan of the rep's snapshot ({scan['rows']:,} rows), same run"
+        for label, seconds in (("p50", measured["seconds"]),
+                               ("worst", measured["worst_seconds"]),
+                               ("same deals again (cached)", measured["cached_seconds"])):
+            rows.append(row(f"what-if estimate, one more deal ticked, {label} "
+                            f"(load {load_average()})", database,
+                            {**measured, "seconds": seconds, "rows_per_s": 1 / seconds},
+                            baseline, scan))
+    return rows
+
+
+# Peak memory of the compensation run measured at 10,000 people and 200,000 lines (2.7 GB):
+# used to refuse a size that would run the (shared) machine out of memory.
+COMP_MB_BASE = 300
+COMP_MB_PER_LINE = 0.013
+
+
+def available_mb() -> float:
+    with open("/proc/meminfo") as handle:
+        fields = dict(line.split(":", 1) for line in handle)
+    return int(fields["MemAvailable"].split()[0]) / 1024
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def analytics_rows(database: str, measured: dict[str, Any]) -> list[dict[str, Any]]:
     """The analytics case as result lines: the full run against the bare engine scan of its
     snapshot tables, then each dashboard's p50/p95 server time (against the same scan)."""
@@ -196,6 +304,9 @@ def analytics_rows(database: str, measured: dict[str, Any]) -> list[dict[str, An
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("no figures (every case asked for was skipped)")
+        return
     headers = ["benchmark", "database", "rows", "seconds", "rows_per_s", "peak_rss_mb",
                "baseline", "baseline_seconds", "baseline_rows_per_s", "baseline_peak_rss_mb",
                "ratio_to_baseline"]
@@ -214,7 +325,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 BENCHES = {"generate": bench_generate, "snapshot": bench_snapshot, "import": bench_import,
            "order_lines": bench_order_lines, "analytics": bench_analytics,
-           "forecast": bench_forecast}
+           "forecast": bench_forecast, "compensation": bench_compensation,
+           "what_if": bench_what_if}
 
 
 if __name__ == "__main__":

@@ -525,8 +525,207 @@ def case_analytics(reps: int, requests: int = 20, warmup: int = 3) -> dict[str, 
                      "peak_rss_mb": peak_rss_mb()}}
 
 
+# --- compensation: a full period run against the bare pass and a row-by-row reference ---------
+
+def case_comp_inputs(folder: str, people: int, lines: int) -> dict[str, Any]:
+    """Generate the compensation benchmark's inputs (bench/comp_data.py) once and write them to
+    `folder` as Arrow IPC files, which each measured part maps back (zero copy)."""
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    from bench.comp_data import comp_inputs
+
+    started = time.perf_counter()
+    tables = comp_inputs(people, lines)
+    for name, table in tables.items():
+        with pa.OSFile(str(Path(folder) / f"{name}.arrow"), "wb") as sink, \
+                pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    return {"rows": lines, "seconds": time.perf_counter() - started,
+            "input_mb": round(sum(t.nbytes for t in tables.values()) / 2**20),
+            "sizes": {name: t.num_rows for name, t in tables.items()}}
+
+
+def _comp_tables(folder: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    return {path.stem: pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+            for path in sorted(Path(folder).glob("*.arrow"))}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process, every thread (less sensitive than wall time to a shared
+    machine's load)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str, Any]:
+    """One part of the compensation benchmark on the inputs in `folder` (case_comp_inputs):
+    `engine`, the full run of Q2 2027 (`compute_compensation` on DuckDB: credits, measures,
+    earning lines with traces, payouts); `bare`, the bare engine pass over the same lines (the
+    order lines bound on the same backend and one grouped sum, amount per owner); `reference`,
+    the row-by-row Python reference (bench/comp_reference.py) — with `sample_every` > 1 on the
+    teams of every n-th first-line manager only (the lines crediting them, their members and
+    managers: people whose pay depends on those lines alone), its time extrapolated by line
+    count. Returns per-person totals (engine, reference) for the cross-check."""
+    tables = _comp_tables(folder)
+    bookings = tables["comp_bookings"]
+    lines = bookings.num_rows
+    mapped_mb = _rss_mb()
+    if part == "bare":
+        import attain.engine.compensation.schemas  # noqa: F401  (registers comp_bookings)
+        from attain.engine.backends import connect
+
+        with connect("duckdb") as backend:
+            started, cpu = time.perf_counter(), _cpu_seconds()
+            bound = backend.table("comp_bookings", bookings)
+            sums = backend.execute(bound.group_by("owner_id").aggregate(
+                total=bound.amount.sum()))
+            seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        return {"rows": lines, "seconds": seconds, "rows_per_s": lines / seconds,
+                "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb(),
+                "inputs_rss_mb": mapped_mb, "groups": sums.num_rows}
+    from bench.comp_data import AS_OF, PERIOD, bench_plans
+
+    plans = bench_plans()
+    if part == "engine":
+        from attain.engine.backends import connect
+        from attain.engine.compensation.calculation import compute_compensation
+
+        with connect("duckdb") as backend:
+            started, cpu = time.perf_counter(), _cpu_seconds()
+            result = compute_compensation(backend, tables, plans, *PERIOD, AS_OF)
+            seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        earning = result.earning_lines
+        totals = earning.group_by("person_id").aggregate([("amount", "sum")])
+        return {"rows": lines, "seconds": seconds, "rows_per_s": lines / seconds,
+                "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb(),
+                "inputs_rss_mb": mapped_mb,
+                "credits": result.credits.num_rows, "earning_lines": earning.num_rows,
+                "payout_lines": result.payout_lines.num_rows,
+                "output_mb": round(sum(t.nbytes for t in (
+                    result.credits, result.measures, earning, result.payouts,
+                    result.payout_lines, result.balances, result.ledger)) / 2**20),
+                "totals": {str(p): str(t) for p, t in zip(
+                    totals.column("person_id").to_pylist(),
+                    totals.column("amount_sum").to_pylist(), strict=True)}}
+    if part != "reference":
+        raise ValueError(f"unknown part {part!r}: engine, bare or reference")
+    import pyarrow.compute as pc
+
+    from bench.comp_data import Organisation
+    from bench.comp_reference import reference_totals
+
+    people = tables["comp_assignments"].num_rows
+    only = None
+    if sample_every > 1:
+        org = Organisation(people)
+        teams = set(range(0, org.managers, sample_every))
+        members = [int(p) for ids, managers in ((org.ae_ids, org.ae_manager),
+                                                (org.sdr_ids, org.sdr_manager))
+                   for p, m in zip(ids, managers, strict=True)
+                   if int(m) - int(org.manager_ids[0]) in teams]
+        only = set(members) | {int(org.manager_ids[m]) for m in teams}
+        splits = tables["comp_splits"]
+        split_opps = splits.filter(pc.is_in(splits.column("person_id"),
+                                            _int64_array(sorted(only)))).column("opportunity_id")
+        bookings = bookings.filter(pc.or_(
+            pc.is_in(bookings.column("owner_id"), _int64_array(members)),
+            pc.is_in(bookings.column("opportunity_id"), split_opps.unique())))
+    started, cpu = time.perf_counter(), _cpu_seconds()
+    totals = reference_totals({**tables, "comp_bookings": bookings}, plans, *PERIOD, AS_OF,
+                              only)
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    read = bookings.num_rows
+    full = seconds * lines / read  # extrapolated by line count when sampled
+    return {"rows": lines, "seconds": full, "rows_per_s": lines / full,
+            "cpu_seconds": round(cpu * lines / read, 2), "peak_rss_mb": peak_rss_mb(),
+            "inputs_rss_mb": mapped_mb,
+            "sampled": sample_every > 1, "lines_read": read, "measured_seconds": seconds,
+            "people": len(totals), "totals": {str(p): str(t) for p, t in totals.items()}}
+
+
+# --- the what-if estimator: one engine pass per ticked combination -----------------------------
+
+
+def case_what_if(reps: int, requests: int = 5) -> dict[str, Any]:
+    """The what-if estimator on a demo organisation of `reps` reps with the example plans
+    assigned (as `attain demo` does, without storing a run): API requests
+    (POST /api/v1/comp/what-if) for the demo rep, each ticking one more of their open deals of
+    the current pay period, a combination not asked before, so one engine pass each (a first,
+    untimed request computes and caches the figure without deals); p50 and worst; then the last
+    request again (answered from the estimate cache). Baseline, same process and data: the bare
+    engine scan (`_bare_scan`) of the rep's snapshot tables."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from attain.compensation import engine_io
+    from attain.compensation import queries as cq
+    from attain.core.actions import fiscal_calendar
+    from attain.demo.compensation import assign_people, last_completed_quarter, publish_examples
+    from attain.demo.generator import generate
+    from attain.demo.logins import ensure_demo_logins
+    from attain.people.models import Person
+
+    generate(reps)
+    today = timezone.localdate()
+    year_start = fiscal_calendar().rules.year_start(last_completed_quarter(today).start)
+    assign_people(publish_examples(year_start), year_start)
+    ensure_demo_logins()
+    rep = Person.objects.get(user__username="rep")
+    period = cq.what_if_periods(rep.pk, today)[0]
+    deals = [o.pk for o in cq.open_deals(rep.pk, period, today)][:requests]
+    if not deals:
+        raise RuntimeError(f"the demo rep has no open deal in {period.label}")
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="rep"))
+
+    def ask(ids: list[int]) -> float:
+        began = time.perf_counter()
+        response = client.post("/api/v1/comp/what-if", {"opportunity_ids": ids},
+                               content_type="application/json")
+        elapsed = time.perf_counter() - began
+        assert response.status_code == 200, response.content
+        return elapsed
+
+    ask([])
+    times = [ask(deals[:count]) for count in range(1, len(deals) + 1)]
+    cached = [ask(deals) for _ in range(3)]
+    plans = engine_io.plans_of(engine_io.snapshot_assignments(
+        engine_io.lookback_start(period), period.end, period.start, [rep.pk]))
+    tables = engine_io.snapshot_inputs(period, payees=[rep.pk], credited=engine_io
+                                       .estimate_people(rep.pk, period, plans))
+    scan = _bare_scan(tables)
+    rows = sum(t.num_rows for t in tables.values())
+    return {"rows": len(times), "seconds": _percentile(times, 0.5),
+            "rows_per_s": 1 / _percentile(times, 0.5), "worst_seconds": max(times),
+            "cached_seconds": _percentile(cached, 0.5), "peak_rss_mb": peak_rss_mb(),
+            "scan": {"rows": rows, "seconds": scan, "rows_per_s": rows / scan,
+                     "peak_rss_mb": peak_rss_mb()}}
+
+
+def _int64_array(values: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.array(values, pa.int64())
+
+
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "forecast": case_forecast,
+    "comp_inputs": case_comp_inputs,
+    "compensation": case_compensation,
+    "what_if": case_what_if,
     "opportunities_csv": case_opportunities_csv,
     "import_opportunities": case_import_opportunities,
     "csv_read": case_csv_read,

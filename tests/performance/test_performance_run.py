@@ -89,3 +89,29 @@ def test_the_run_is_audited_and_reproducible(org):
     assert again.output_rows == org.run.output_rows
     assert AuditEvent.objects.filter(action="run_calculation", object_id=str(again.pk)).exists()
     assert CalcRun.objects.filter(kind="performance", status="succeeded").count() == 2
+
+
+def test_the_run_stores_percentiles_ranks_and_medians(org):
+    """Quarter bookings ann 1,500.50, bob 2,500.00, cat 440.00 (the previous quarter: cat
+    900.00, ann 100.00, bob nothing). Company-wide bob beats 2 of 3 and ties himself:
+    floor((100 x (2 x 2 + 1) + 3) / 6) = 83; ann 303 // 6 = 50; cat 103 // 6 = 17. In East
+    (ann, bob): bob 302 // 4 = 75, ann 102 // 4 = 25. Ranks 1, 2, 3 after 3, 2, 1."""
+    from attain.performance.models import PerformanceMedian
+
+    ann, bob, cat = (quarter_row(org, n) for n in ("ann", "bob", "cat"))
+
+    assert (bob.pctl_bookings, ann.pctl_bookings, cat.pctl_bookings) == (83, 50, 17)
+    assert (bob.team_pctl_bookings, ann.team_pctl_bookings, cat.team_pctl_bookings) == (
+        75, 25, 50)
+    assert [(r.rank_bookings, r.prev_rank_bookings) for r in (bob, ann, cat)] == [
+        (1, 3), (2, 2), (3, 1)]
+    assert (bob.team_rank_attainment_pct, ann.team_rank_attainment_pct) == (1, 2)
+    medians = {(m.team_id, m.measure): (m.median, m.value_count)
+               for m in PerformanceMedian.objects.filter(run=org.run, period=org.quarter,
+                                                         stage__isnull=True)}
+    assert medians[(None, "bookings")] == (Decimal("1500.50"), 3)
+    # East: (1,500.50 + 2,500.00) / 2 = 2,000.25; West: cat alone
+    assert medians[(org.east.pk, "bookings")] == (Decimal("2000.25"), 2)
+    assert medians[(org.west.pk, "bookings")] == (Decimal("440.00"), 1)
+    others = PersonPeriodPerformance.objects.filter(run=org.run).exclude(person__role="rep")
+    assert not others.filter(rank_bookings__isnull=False).exists()  # only reps are ranked

@@ -1,12 +1,15 @@
 """The derived ratios of the metric catalogue, worked by hand, and its band labels."""
 
+from datetime import date
 from decimal import Decimal
 
 from attain.engine.calculations.pipeline import AGE_BANDS, CYCLE_BANDS
 from attain.pipeline.metrics import (
+    AGE_BAND_DAYS,
     AGE_BAND_LABELS,
     CATALOGUE,
     CYCLE_BAND_LABELS,
+    age_band_created,
     average_money,
     mean_days,
     ratio_pct,
@@ -35,3 +38,13 @@ def test_pages_band_labels_match_the_engines():
 
 def test_every_metric_states_its_window_and_censoring():
     assert all(m.definition and m.window and m.censoring for m in CATALOGUE)
+
+
+def test_an_aging_band_is_a_range_of_creation_days():
+    as_of = date(2026, 6, 30)
+    # 31..60 days old on 30 June: created 1 May (60 days) up to 31 May (30 days) excluded
+    assert age_band_created("31-60 d", as_of) == (date(2026, 5, 1), date(2026, 5, 31))
+    assert age_band_created("0-30 d", as_of) == (date(2026, 5, 31), None)
+    # older than 180 days: created before 1 January 2026 (180 days before 30 June)
+    assert age_band_created("> 180 d", as_of) == (None, date(2026, 1, 1))
+    assert tuple((label, low, high) for label, low, high in AGE_BANDS) == AGE_BAND_DAYS

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -220,3 +221,43 @@ def test_people_side_by_side_export_for_a_manager(org, run, client_for):
                                  "20.0", "USD"]
     assert rows["bob"][1:3] == ["1", "4000.00"]
     assert "cat" not in rows  # max's report: not mia's to see
+
+
+def test_each_aging_band_links_to_exactly_its_open_deals(org, client_for):
+    """Open deals as of the run's day: X3 (created d0+3) and X4 (d0+4) are as old as the
+    quarter is; X5 created 100 days before today is 100 days old (band 91-180 d) and X6, created
+    31 days ago at 10:00 UTC, is 31 days old (31-60 d). Each band's link lists the deals the band
+    counts, and no other."""
+    from django.utils import timezone
+
+    from attain.pipeline.engine_io import run_pipeline_analytics
+    from attain.pipeline.metrics import AGE_BAND_DAYS
+    from tests.factories import make_opportunity
+    from tests.pipeline.org import at
+
+    today = timezone.localdate()
+    proposal = org.stages["Proposal"]
+    make_opportunity(org["ann"], "700.00", stage=proposal, name="X5 old",
+                     created_at=at(today - timedelta(days=100)), close_date=today)
+    make_opportunity(org["ann"], "300.00", stage=proposal, name="X6 month",
+                     created_at=at(today - timedelta(days=31)), close_date=today)
+    assert run_pipeline_analytics(backend="duckdb").status == "succeeded"
+    client = client_for(org["olga"])
+    html = client.get("/pipeline/").content.decode()
+    links = re.findall(r'href="([^"]*)" data-testid="aging-link">(\d+)<', html)
+    assert len(links) == len(AGE_BAND_DAYS)
+
+    def age(day):
+        return max((today - day).days, 0)
+
+    open_deals = {"X3 open": age(org.quarter_start + timedelta(days=3)),
+                  "X4 open": age(org.quarter_start + timedelta(days=4)),
+                  "X5 old": 100, "X6 month": 31}
+    for (label, low, high), (href, count) in zip(AGE_BAND_DAYS, links, strict=True):
+        expected = {name for name, days in open_deals.items()
+                    if days >= low and (high is None or days < high)}
+        listed = client.get(href.replace("&amp;", "&")).content.decode()
+        shown = {name for name in open_deals if name in listed}
+        assert shown == expected, label
+        assert int(count) == len(expected), label
+        assert "X1 won" not in listed and "X2 lost" not in listed

@@ -24,7 +24,7 @@ CALC_VERSIONS: Mapping[str, str] = {
     BOOKINGS_BY_PERSON_PERIOD: "1",
     DATA_QUALITY: "1",
     PIPELINE_ANALYTICS: "1",
-    PERFORMANCE: "1",
+    PERFORMANCE: "2",
 }
 HASH_FORMAT = b"attain-inputs/1\n"
 

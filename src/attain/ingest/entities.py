@@ -52,6 +52,9 @@ LARGEST_AMOUNT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) - Decimal("0.01")
 SOURCE_PLACES = Decimal("0.0001")
 VALUE_CACHE_SIZE = 100_000  # parsed dates and instants kept per run (see `read_value`)
 WORD_MEMO_SIZE = 10_000  # read words (stages, currencies, booleans) kept per column
+REFERENCE_CACHE_SIZE = 500_000  # ids of fetched or written records kept per kind (`References`)
+# kinds `References` loads whole (few records); the others are fetched per batch when named
+LOADED_KINDS = frozenset({"person", "team", "stage", "region"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,10 +310,12 @@ class References:
 
     def prefetch(self, kind: str, raws: Iterable[str]) -> None:
         """Fetch the accounts, products or opportunities named by `raws` in a few queries."""
-        if kind in {"person", "team", "stage", "region"}:
+        if kind in LOADED_KINDS:
             self._load(kind)
             return
         cache = self.cache[kind]
+        if len(cache) >= REFERENCE_CACHE_SIZE:
+            cache.clear()  # bounded (10M order lines name 2.5M orders); fetched again
         wanted = {raw.strip() for raw in raws
                   if raw and raw.strip() not in cache and raw.strip().lower() not in cache}
         if not wanted:
@@ -357,7 +362,10 @@ class References:
         return None
 
     def remember(self, kind: str, key: str, pk: Any) -> None:
-        self.cache[kind][key] = pk
+        cache = self.cache[kind]
+        if len(cache) >= REFERENCE_CACHE_SIZE and kind not in LOADED_KINDS:
+            cache.clear()  # bounded: what is dropped is fetched again when named
+        cache[key] = pk
 
     def forget_missing(self, kind: str) -> None:
         """Drop cached misses (records written since may now exist)."""

@@ -40,9 +40,14 @@ from attain.ingest.parsing import (
     decimal_separator_evidence,
 )
 from attain.ingest.reading import TableSource
+from attain.ingest.spill import SpillMap
 from attain.people.models import Region, Team
 
 BATCH_SIZE = 2000
+# What a run keeps across the whole file, in memory up to these counts, beyond them in a
+# temporary store (`ingest.spill`): held records (~1 KB each), keys seen, keys referenced.
+HELD_LIMIT = 50_000
+KEYS_LIMIT = 500_000
 PREVIEW_LIMIT = 500
 REPORT_HEADER = ["severity", "row", "column", "value", "problem", "entity"]
 ERROR, WARNING = "error", "warning"
@@ -122,6 +127,10 @@ class ImportRefused(ValueError):
         self.problems = problems
 
 
+def _first_row(record: ent.Record) -> int:
+    return record.row
+
+
 @dataclass
 class BoundTarget:
     """A target with its fields bound to the file's column positions."""
@@ -130,8 +139,8 @@ class BoundTarget:
     entity: ent.Entity
     positions: dict[str, tuple[int, str]]
     filter_position: int | None = None
-    seen: dict[Any, int] = field(default_factory=dict)
-    held: dict[Any, ent.Record] = field(default_factory=dict)
+    seen: SpillMap = field(default_factory=lambda: SpillMap(KEYS_LIMIT))
+    held: SpillMap = field(default_factory=lambda: SpillMap(HELD_LIMIT, order=_first_row))
     filter_values: frozenset[str] = frozenset()
     plan: dict[str, tuple[ent.FieldSpec, dict[str, str] | None, Callable[[str], Any]]] | None \
         = None  # built by `parse_row` on the first row, once the file is surveyed
@@ -247,7 +256,11 @@ class Context:
         stored = FiscalCalendar.objects.filter(pk=1).first()  # read only: validation never writes
         self.calendar: FiscalCalendarRules = stored.rules if stored else FiscalCalendarRules()
         self.references = ent.References(self)
-        self.file_keys: dict[str, set[str]] = defaultdict(set)
+        # keys of the file's records, for the kinds its targets reference (`_remember_keys`)
+        self.file_keys: dict[str, SpillMap] = defaultdict(lambda: SpillMap(KEYS_LIMIT))
+        # (teams and regions are also named by `team_id` / `region_id`, outside `ref_kinds`)
+        self.referenced_kinds = {"team", "region"} | {
+            kind for t in mapping.targets for kind in ent.entity(t.entity).ref_kinds.values()}
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.pending_lines: list[tuple[Any, ...]] = []
         self.touched_opportunities: set[int] = set()
@@ -309,6 +322,8 @@ class Context:
         return ent.ensure_period(kind, start, end)
 
     def prefetch_owners(self, opportunity_ids: Iterable[Any]) -> None:
+        if len(self._owners) > KEYS_LIMIT:  # a cache: bounded, misses are read again
+            self._owners.clear()
         wanted = {i for i in opportunity_ids if isinstance(i, int) and i not in self._owners}
         for pk, owner_id in Opportunity.objects.filter(pk__in=wanted).values_list(
                 "pk", "owner_id"):
@@ -442,6 +457,8 @@ def unknown_reference(bound: BoundTarget, record: ent.Record, name: str, kind: s
 
 
 def _remember_keys(bound: BoundTarget, record: ent.Record, ctx: Context) -> None:
+    if bound.entity.name not in ctx.referenced_kinds:  # no row can name it
+        return
     keys = ctx.file_keys[bound.entity.name]
     if record.values.get("external_id"):
         keys.add(record.values["external_id"])
@@ -612,7 +629,6 @@ def _hold(bound: BoundTarget, record: ent.Record, ctx: Context, key: Any) -> Non
     held = bound.held.get(key)
     if held is None:
         bound.held[key] = record
-        bound.seen[key] = record.row
         return
     sums = set(bound.target.sum)
     for name, value in record.values.items():
@@ -682,6 +698,8 @@ def _process(bound: BoundTarget, rows: list[tuple[int, list[str]]], ctx: Context
             _remember_keys(bound, record, ctx)
             if repeated and before == ctx.problems.errors + ctx.problems.warnings \
                     and bound.held.get(key) is record:
+                if len(bound.signatures) >= HELD_LIMIT:  # a shortcut only: start afresh
+                    bound.signatures.clear()
                 bound.signatures[_signature(bound, cells)] = key
             continue
         first = bound.seen.get(key)
@@ -723,12 +741,17 @@ def _finish_records(bound: BoundTarget, records: list[ent.Record], ctx: Context,
 
 def _flush_held(bound: BoundTarget, ctx: Context, *, write: bool,
                 deferred: list[Any] | None) -> None:
-    records = list(bound.held.values())
-    bound.held.clear()
+    """Check (and write) the gathered records in batches, in the order of their first rows."""
     bound.signatures.clear()
-    for start in range(0, len(records), BATCH_SIZE):
-        _finish_records(bound, records[start:start + BATCH_SIZE], ctx, write=write,
-                        deferred=deferred)
+    batch: list[ent.Record] = []
+    for record in bound.held.values_in_order():
+        batch.append(record)
+        if len(batch) >= BATCH_SIZE:
+            _finish_records(bound, batch, ctx, write=write, deferred=deferred)
+            batch = []
+    if batch:
+        _finish_records(bound, batch, ctx, write=write, deferred=deferred)
+    bound.held.clear()
 
 
 def validate(source: TableSource, mapping: Mapping, ctx: Context,

@@ -11,9 +11,7 @@ values to 15 significant digits, which is exact for `DECIMAL(15, 2)` (ADR 0004).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,19 +19,29 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Case, CharField, F, Max, Min, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods, fiscal_calendar
-from attain.core.engine_io import as_text, business_day, finish_run, snapshot
+from attain.core.bulk_write import write_arrow
+from attain.core.engine_io import (
+    RunClock,
+    as_text,
+    business_day,
+    fail_run,
+    finish_run,
+    snapshot,
+    start_run,
+)
 from attain.core.models import CalcRun, Period
 from attain.core.money import MONEY_DIGITS, MONEY_PLACES
 from attain.core.periods import PeriodKind, add_months
 from attain.crm.models import Booking, ExchangeRate, Opportunity, StageChange
 from attain.engine.backends import BACKENDS, connect
 from attain.engine.calculations import performance as perf_calc
+from attain.engine.calculations import performance_ranks as perf_ranks
 from attain.engine.calculations.bookings import compute_bookings_by_person_period
 from attain.engine.errors import EngineError
 from attain.engine.run import BOOKINGS_BY_PERSON_PERIOD, CALC_VERSIONS, PERFORMANCE, inputs_hash
@@ -52,6 +60,7 @@ from attain.people.models import Person, ReportingLine
 from attain.performance.models import (
     BookingsBreakdown,
     ManagerPeriodPerformance,
+    PerformanceMedian,
     PersonPeriodBookings,
     PersonPeriodPerformance,
     PersonStageConversion,
@@ -63,7 +72,6 @@ from attain.performance.models import (
 ENGINE_BACKENDS = BACKENDS
 BOOKINGS_RUN_KIND = BOOKINGS_BY_PERSON_PERIOD
 SNAPSHOT_BATCH_SIZE = 50_000
-STORE_BATCH_SIZE = 5_000
 # The period kinds a bookings run stores. Weeks are left out: pages read months and roll them up.
 RESULT_PERIOD_KINDS: tuple[PeriodKind, ...] = (PeriodKind.MONTH, PeriodKind.QUARTER,
                                                PeriodKind.YEAR)
@@ -156,18 +164,6 @@ def with_company_currency(rates: pa.Table, currency: str, start: date, end: date
 # --- the bookings run ---------------------------------------------------------------------------
 
 
-@dataclass
-class _Stopwatch:
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def time(self, step: str, work: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        try:
-            return work()
-        finally:
-            self.seconds[step] = round(time.perf_counter() - started, 4)
-
-
 def _booking_range() -> tuple[date, date] | None:
     """[first booking day, day after the last) or None without bookings."""
     span = Booking.objects.aggregate(first=Min("booked_on"), last=Max("booked_on"))
@@ -177,28 +173,15 @@ def _booking_range() -> tuple[date, date] | None:
 
 
 def _store_results(run: CalcRun, result: pa.Table, currency: str) -> int:
-    """bulk_create the result rows of `run`; returns how many."""
+    """Write the result rows of `run` through the fast write path; returns how many."""
     if result.num_rows:
         largest = pc.max(pc.abs(result.column("amount"))).as_py()
         if largest > LARGEST_STORED_AMOUNT:
             raise RunError(f"A bookings total of {largest} {currency} exceeds the largest "
                            f"storable amount ({LARGEST_STORED_AMOUNT}).")
-    stored = 0
-    for batch in result.to_batches(max_chunksize=STORE_BATCH_SIZE):
-        rows = zip(*(batch.column(name).to_pylist()
-                     for name in ("person_id", "period_id", "amount", "booking_count")),
-                   strict=True)
-        objects = [
-            PersonPeriodBookings(run=run, person_id=person_id, period_id=period_id,
-                                 amount=amount, currency=currency, booking_count=count)
-            for person_id, period_id, amount, count in rows
-        ]
-        PersonPeriodBookings.objects.bulk_create(objects, batch_size=STORE_BATCH_SIZE)
-        stored += len(objects)
-    return stored
-
-
-_finish = finish_run
+    return write_arrow(PersonPeriodBookings, result.select(
+        ["person_id", "period_id", "amount", "booking_count"]),
+        {"run_id": run.pk, "currency": currency})
 
 
 def run_bookings_by_person_period(requested_by: Any = None, backend: str | None = None,
@@ -214,16 +197,10 @@ def run_bookings_by_person_period(requested_by: Any = None, backend: str | None 
     backend_name = backend or settings.ATTAIN_ENGINE_BACKEND
     currency = str(settings.ATTAIN_COMPANY_CURRENCY)
     kinds = [kind.value for kind in RESULT_PERIOD_KINDS]
-    if run is None:
-        run = CalcRun(kind=BOOKINGS_BY_PERSON_PERIOD, requested_by=requested_by)
-    run.status = CalcRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.backend = backend_name
-    run.calc_version = CALC_VERSIONS[BOOKINGS_BY_PERSON_PERIOD]
-    run.params = {"company_currency": currency, "period_kinds": kinds}
-    run.save()
-    watch = _Stopwatch()
-    started = time.perf_counter()
+    run = start_run(run, kind=BOOKINGS_BY_PERSON_PERIOD, requested_by=requested_by,
+                    backend=backend_name, calc_version=CALC_VERSIONS[BOOKINGS_BY_PERSON_PERIOD],
+                    params={"company_currency": currency, "period_kinds": kinds})
+    watch = RunClock()
     try:
         span = _booking_range()
         if span is not None:
@@ -253,29 +230,20 @@ def run_bookings_by_person_period(requested_by: Any = None, backend: str | None 
         def store() -> None:
             with transaction.atomic():
                 run.output_rows = _store_results(run, result, currency)
-                run.timings = {**watch.seconds,
-                               "total": round(time.perf_counter() - started, 4)}
-                _finish(run, CalcRun.Status.SUCCEEDED,
-                        ["inputs_hash", "input_rows", "output_rows", "timings"])
+                run.timings = watch.timings()
+                finish_run(run, CalcRun.Status.SUCCEEDED,
+                           ["inputs_hash", "input_rows", "output_rows", "timings"])
 
         watch.time("store", store)
         # the store step's own time is known only now; saved outside its transaction
-        run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
+        run.timings = watch.timings()
         run.save(update_fields=["timings"])
     except (EngineError, RunError, ValueError) as error:
-        _fail(run, watch, started, str(error))
+        fail_run(run, watch, str(error))
     except Exception as error:  # a bug or a database error: record it, then let it surface
-        _fail(run, watch, started, f"{type(error).__name__}: {error}")
+        fail_run(run, watch, f"{type(error).__name__}: {error}")
         raise
     return run
-
-
-def _fail(run: CalcRun, watch: _Stopwatch, started: float, message: str) -> None:
-    run.error = message
-    run.output_rows = 0
-    run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
-    _finish(run, CalcRun.Status.FAILED,
-            ["error", "inputs_hash", "input_rows", "output_rows", "timings"])
 
 
 # --- the performance run ------------------------------------------------------------------------
@@ -370,27 +338,6 @@ def _snapshot_performance_periods(start: date, end: date) -> pa.Table:
     return snapshot(rows, PERIODS)
 
 
-def _derived(row: dict[str, Any], span: tuple[date, date], as_of: date) -> dict[str, Any]:
-    """Attainment, pacing, win rate, averages and coverage of one stored row, exactly."""
-    quota, bookings = row["quota"], row["bookings"]
-    expected = perf_calc.expected_to_date(quota, span[0], span[1], as_of)
-    derived = {
-        "attainment_pct": perf_calc.ratio_pct(bookings, quota),
-        "expected_to_date": expected,
-        "pace_pct": perf_calc.ratio_pct(bookings, expected),
-        "coverage": perf_calc.coverage_ratio(row["open_pipeline"], quota, bookings),
-    }
-    if "won_count" in row:
-        closed = row["won_count"] + row["lost_count"]
-        derived |= {
-            "win_rate_pct": perf_calc.ratio_pct(row["won_count"], closed),
-            "avg_deal_size": perf_calc.average(row["won_amount"], row["won_count"]),
-            "avg_cycle_days": perf_calc.average(row["cycle_days_sum"], row["won_count"],
-                                                Decimal("0.1")),
-        }
-    return derived
-
-
 def _check_storable(name: str, result: pa.Table, currency: str) -> None:
     for column in ("bookings", "won_amount", "pipeline_created", "open_pipeline", "quota"):
         if column in result.column_names and result.num_rows:
@@ -401,44 +348,51 @@ def _check_storable(name: str, result: pa.Table, currency: str) -> None:
                                f"({LARGEST_STORED_AMOUNT}).")
 
 
-def _store_performance(run: CalcRun, results: dict[str, pa.Table], spans: dict[int, tuple[
-        date, date]], as_of: date, currency: str) -> int:
-    """bulk_create every result table of `run`, with the derived ratios; returns the row count."""
+def derive_and_rank(engine: Any, results: dict[str, pa.Table], inputs: dict[str, pa.Table],
+                    as_of: date) -> dict[str, pa.Table]:
+    """The engine's results with every figure the pages show: the exact ratios of each row
+    (`with_ratios`), then the percentiles, ranks and medians of the comparison and the
+    leaderboards (`compute_rankings`), joined to the person and stage-conversion rows."""
+    periods = inputs["periods"]
+    person = perf_ranks.with_ratios(results["person_performance"], periods, as_of)
+    conversions = perf_ranks.with_conversion_pct(results["stage_conversion"])
+    ranked = perf_ranks.compute_rankings(engine, person, conversions, inputs["perf_people"],
+                                         periods)
+    keys = ["person_id", "period_id"]
+    return {
+        **results,
+        "person_performance": person.join(ranked["person_ranks"], keys, join_type="left outer"),
+        "team_performance": perf_ranks.with_ratios(results["team_performance"], periods, as_of),
+        "manager_performance": perf_ranks.with_ratios(results["manager_performance"], periods,
+                                                      as_of),
+        "stage_conversion": conversions.join(ranked["conversion_ranks"], [*keys, "stage_id"],
+                                             join_type="left outer"),
+        "medians": ranked["medians"],
+    }
+
+
+def _store_performance(run: CalcRun, results: dict[str, pa.Table], currency: str) -> int:
+    """Write every result table of `run` (with its ratios and ranks, `derive_and_rank`) through
+    the fast write path (`core.bulk_write.write_arrow`); returns the row count."""
     stored = 0
-    plans: list[tuple[str, type[models.Model]]] = [
-        ("person_performance", PersonPeriodPerformance),
-        ("team_performance", TeamPeriodPerformance),
-        ("manager_performance", ManagerPeriodPerformance),
-    ]
-    for name, model in plans:
-        table = results[name]
-        _check_storable(name, table, currency)
-        for batch in table.to_batches(max_chunksize=STORE_BATCH_SIZE):
-            objects = [
-                model(run=run, currency=currency, **row,
-                      **_derived(row, spans[row["period_id"]], as_of))
-                for row in batch.to_pylist()
-            ]
-            model.objects.bulk_create(objects, batch_size=STORE_BATCH_SIZE)
-            stored += len(objects)
-    for batch in results["stage_conversion"].to_batches(max_chunksize=STORE_BATCH_SIZE):
-        conversions = [
-            PersonStageConversion(run=run, **row,
-                                  conversion_pct=perf_calc.ratio_pct(row["advanced"],
-                                                                     row["entered"]))
-            for row in batch.to_pylist()
-        ]
-        PersonStageConversion.objects.bulk_create(conversions, batch_size=STORE_BATCH_SIZE)
-        stored += len(conversions)
+    money = {"run_id": run.pk, "currency": currency}
+    for name, model in (("person_performance", PersonPeriodPerformance),
+                        ("team_performance", TeamPeriodPerformance),
+                        ("manager_performance", ManagerPeriodPerformance)):
+        _check_storable(name, results[name], currency)
+        stored += write_arrow(model, results[name], money)
+    stored += write_arrow(PersonStageConversion, results["stage_conversion"],
+                          {"run_id": run.pk})
+    stored += write_arrow(PerformanceMedian, results["medians"], {"run_id": run.pk})
     breakdown = results["bookings_breakdown"]
     _check_storable("bookings_breakdown", breakdown.rename_columns(
         ["bookings" if c == "amount" else c for c in breakdown.column_names]), currency)
-    for batch in breakdown.to_batches(max_chunksize=STORE_BATCH_SIZE):
-        lines = [BookingsBreakdown(run=run, currency=currency,
-                                   **(row | {"period_id": row["period_id"] or None}))
-                 for row in batch.to_pylist()]
-        BookingsBreakdown.objects.bulk_create(lines, batch_size=STORE_BATCH_SIZE)
-        stored += len(lines)
+    period_ids = breakdown.column("period_id")
+    breakdown = breakdown.set_column(
+        breakdown.column_names.index("period_id"), "period_id",
+        pc.if_else(pc.equal(period_ids, perf_calc.ALL_TIME), pa.scalar(None, pa.int64()),
+                   period_ids))
+    stored += write_arrow(BookingsBreakdown, breakdown, money)
     return stored
 
 
@@ -454,17 +408,11 @@ def run_performance(requested_by: Any = None, backend: str | None = None, *,
     backend_name = backend or settings.ATTAIN_ENGINE_BACKEND
     currency = str(settings.ATTAIN_COMPANY_CURRENCY)
     as_of = as_of or timezone.localdate()
-    if run is None:
-        run = CalcRun(kind=PERFORMANCE, requested_by=requested_by)
-    run.status = CalcRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.backend = backend_name
-    run.calc_version = CALC_VERSIONS[PERFORMANCE]
-    run.params = {"company_currency": currency, "as_of": as_of.isoformat(),
-                  "period_kinds": [k.value for k in PERFORMANCE_PERIOD_KINDS]}
-    run.save()
-    watch = _Stopwatch()
-    started = time.perf_counter()
+    run = start_run(run, kind=PERFORMANCE, requested_by=requested_by, backend=backend_name,
+                    calc_version=CALC_VERSIONS[PERFORMANCE],
+                    params={"company_currency": currency, "as_of": as_of.isoformat(),
+                            "period_kinds": [k.value for k in PERFORMANCE_PERIOD_KINDS]})
+    watch = RunClock()
     try:
         span = _performance_range(as_of)
         watch.time("periods", lambda: ensure_periods(span[0], span[1], PERFORMANCE_PERIOD_KINDS))
@@ -490,29 +438,27 @@ def run_performance(requested_by: Any = None, backend: str | None = None, *,
 
         def compute() -> dict[str, pa.Table]:
             with connect(backend_name) as engine:
-                return {**perf_calc.compute_performance(engine, inputs, as_of),
-                        "bookings_breakdown": perf_calc.compute_bookings_breakdown(
-                            engine, inputs["perf_booking_lines"], inputs["exchange_rates"],
-                            inputs["periods"])}
+                return derive_and_rank(engine, {
+                    **perf_calc.compute_performance(engine, inputs, as_of),
+                    "bookings_breakdown": perf_calc.compute_bookings_breakdown(
+                        engine, inputs["perf_booking_lines"], inputs["exchange_rates"],
+                        inputs["periods"])}, inputs, as_of)
 
         results: dict[str, pa.Table] = watch.time("compute", compute)
-        spans = {row["period_id"]: (row["start"], row["end"])
-                 for row in inputs["periods"].to_pylist()}
 
         def store() -> None:
             with transaction.atomic():
-                run.output_rows = _store_performance(run, results, spans, as_of, currency)
-                run.timings = {**watch.seconds,
-                               "total": round(time.perf_counter() - started, 4)}
-                _finish(run, CalcRun.Status.SUCCEEDED,
-                        ["inputs_hash", "input_rows", "output_rows", "timings"])
+                run.output_rows = _store_performance(run, results, currency)
+                run.timings = watch.timings()
+                finish_run(run, CalcRun.Status.SUCCEEDED,
+                           ["inputs_hash", "input_rows", "output_rows", "timings"])
 
         watch.time("store", store)
-        run.timings = {**watch.seconds, "total": round(time.perf_counter() - started, 4)}
+        run.timings = watch.timings()
         run.save(update_fields=["timings"])
     except (EngineError, RunError, ValueError) as error:
-        _fail(run, watch, started, str(error))
+        fail_run(run, watch, str(error))
     except Exception as error:
-        _fail(run, watch, started, f"{type(error).__name__}: {error}")
+        fail_run(run, watch, f"{type(error).__name__}: {error}")
         raise
     return run

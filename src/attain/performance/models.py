@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from attain.core.models import CalcRun, Period
 from attain.crm.models import Stage, currency_field, money_field
+from attain.engine.calculations.performance_ranks import PERSON_RANKS
 from attain.people.models import Person, Team
 from attain.people.visibility import VisibleQuerySet
 
@@ -181,6 +182,18 @@ class PersonPeriodPerformance(_Measures):
                                                name="person_performance_unique")]
 
 
+# What the run ranks (engine.calculations.performance_ranks): per measure of the comparison the
+# rep's percentile company-wide (`pctl_<measure>`) and in their team (`team_pctl_<measure>`); per
+# leaderboard metric the rank and the previous period's rank, company-wide and in the team
+# (`rank_`, `prev_rank_`, `team_rank_`, `team_prev_rank_<metric>`). Empty for people who are not
+# reps and for a measure without a value.
+RANK_FIELDS = tuple(name for name in PERSON_RANKS.names if name not in ("person_id",
+                                                                        "period_id"))
+for _name in RANK_FIELDS:
+    models.PositiveIntegerField(null=True, blank=True).contribute_to_class(
+        PersonPeriodPerformance, _name)
+
+
 class TeamPeriodPerformance(_Measures):
     """Result of a `performance` run: a team's figures (its members on the reference day)."""
 
@@ -233,6 +246,10 @@ class PersonStageConversion(models.Model):
     entered = models.PositiveIntegerField()
     advanced = models.PositiveIntegerField()
     conversion_pct = _pct_field()
+    pctl = models.PositiveIntegerField(null=True, blank=True,
+                                       help_text="Percentile among every rep's conversion")
+    team_pctl = models.PositiveIntegerField(null=True, blank=True,
+                                            help_text="Percentile in the rep's team")
 
     objects = VisibleQuerySet.owned_by("person")
 
@@ -240,6 +257,25 @@ class PersonStageConversion(models.Model):
         indexes = [models.Index(fields=["run", "period"])]
         constraints = [models.UniqueConstraint(fields=["run", "person", "period", "stage"],
                                                name="stage_conversion_unique")]
+
+
+class PerformanceMedian(models.Model):
+    """Result of a `performance` run: the median of one measure over the reps of the company
+    (`team` empty) or of one team in `period` — of a stage's conversion when `stage` is set —
+    and how many values it is the median of (engine.calculations.performance_ranks)."""
+
+    run = models.ForeignKey(CalcRun, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    measure = models.CharField(max_length=32)
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+")
+    median = models.DecimalField(max_digits=20, decimal_places=2)
+    value_count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "period", "team"], name="perf_median_lookup")]
 
 
 class BookingsBreakdown(models.Model):

@@ -22,15 +22,12 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
-    Max,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Rank
 
 from attain.core.models import CalcRun, FiscalCalendar, Period
 from attain.core.money import round_money
@@ -43,6 +40,7 @@ from attain.performance import engine_io
 from attain.performance.models import (
     BookingsBreakdown,
     ManagerPeriodPerformance,
+    PerformanceMedian,
     PerformanceSettings,
     PersonPeriodBookings,
     PersonPeriodPerformance,
@@ -384,12 +382,14 @@ def person_period_bookings(
 
 # --- the performance run: attainment, pacing, comparison, leaderboards ------------------------
 #
-# Every figure below comes from the latest succeeded `performance` run. Medians and percentiles
-# of a comparison are taken over the materialised rows of one period (a team's, or every rep's),
-# which is presentation, not a recalculation: the pages let the database sort, rank, count and
-# page them (`comparison_page`, `leaderboard_page`, `person_performance_rows`, `scope_totals`),
-# so a request reads one page of rows and a few aggregates however many reps there are; the
-# exports and the API read every row (`comparison`, `leaderboard`).
+# Every figure below comes from the latest succeeded `performance` run, ranks included: the run
+# stores each rep's percentile per measure, the medians and the leaderboard ranks with the
+# previous period's (company-wide and per team; `engine.calculations.performance_ranks`). Pages
+# read one page of stored rows in the database's order and a few aggregates however many reps
+# there are (`comparison_page`, `leaderboard_page`, `person_performance_rows`, `scope_totals`);
+# the exports and the API read every row (`comparison`, `leaderboard`). The one scope no run can
+# rank ahead — the reps a restricted viewer may see, when they pick no team — is ranked per
+# request over those few rows (`_subtree_comparison`).
 
 PERFORMANCE_RUN_KIND = "performance"
 PERFORMANCE_PERIOD_KINDS = ("quarter", "month", "year", "week")
@@ -721,21 +721,13 @@ def _value(row: Any, key: str) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
-               team_id: int | None) -> dict[str, Any]:
-    """Reps side by side: each measure with the median and the rep's percentile among the reps
-    of the same team (the team on the reference day; all reps `user` may see when no team is
-    given). Medians and percentiles use every rep of the team, also those `user` may not see
-    (a rep sees their own row against the team's median, never another rep's figures)."""
-    if run is None or period is None:
-        return {"rows": [], "stages": [], "medians": [], "conversion_medians": []}
-    peers_qs = _performance_rows(run, period).filter(person__role=Role.REP)
-    if team_id is not None:
-        peers_qs = peers_qs.filter(team_id=team_id)
-    else:
-        peers_qs = peers_qs.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
-    peers = list(peers_qs)
-    visible = set(Person.objects.visible_to(user, as_of).values_list("pk", flat=True))
+def _subtree_comparison(user: Any, as_of: date, run: CalcRun, period: Period
+                        ) -> dict[str, Any]:
+    """The comparison of a viewer who may not see every rep and picked no team: their own reps
+    (a manager's subtree on `as_of`, a rep alone) against one another. This scope depends on the
+    viewer, so the run cannot rank it ahead: it is ranked here over those few stored rows."""
+    peers = list(_performance_rows(run, period).filter(
+        person__role=Role.REP, person__in=Person.objects.visible_to(user, as_of).values("pk")))
     stages, conversions = stage_conversions(run, period, [p.person_id for p in peers])
     columns = {m.key: sorted(v for p in peers if (v := _value(p, m.key)) is not None)
                for m in MEASURES}
@@ -746,11 +738,10 @@ def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | Non
                      and r.conversion_pct is not None)
         for s in stages}
     conversion_medians = {pk: median(values) for pk, values in conversion_values.items()}
-    conversion_measures = {s.pk: Measure(f"stage_{s.pk}", f"{s.name} →", "pct") for s in stages}
-    shown = [p for p in peers if p.person_id in visible]
-    sparklines = monthly_bookings_by_person(run, [p.person_id for p in shown], period.end)
+    conversion_measures = _conversion_measures(stages)
+    sparklines = monthly_bookings_by_person(run, [p.person_id for p in peers], period.end)
     rows = []
-    for p in shown:
+    for p in peers:
         cells = [Cell(m, _value(p, m.key), medians[m.key],
                       percentile_rank(_value(p, m.key), columns[m.key], m.higher_is_better))
                  for m in MEASURES]
@@ -770,66 +761,116 @@ def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | Non
     }
 
 
-# --- the comparison page, done by the database ---------------------------------------------------
-#
-# A company-wide comparison covers every rep (10,000 in a large company); the page reads one page
-# of rows. Each percentile comes from window functions over the peers (the rows below a value and
-# those up to it, per measure, NULLs apart), each median from the middle one or two values of the
-# ordered column, top and bottom performers from the two ends of the same ordering; the figures
-# are those of `comparison` (tests/web hold both to the same hand-computed values).
+def _conversion_measures(stages: Iterable[Stage]) -> dict[int, Measure]:
+    return {s.pk: Measure(f"stage_{s.pk}", f"{s.name} →", "pct") for s in stages}
 
 
-def _null_last(key: str) -> Case:
-    return Case(When(**{f"{key}__isnull": True}, then=Value(1)), default=Value(0),
-                output_field=IntegerField())
+@dataclass(frozen=True, slots=True)
+class _RankedScope:
+    """A comparison scope the run ranked: every rep (`team_id` None) or one team's reps."""
+
+    run: CalcRun
+    period: Period
+    team_id: int | None
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.team_id is None else "team_"
+
+    def peers(self) -> QuerySet[Any]:
+        rows = PersonPeriodPerformance.objects.filter(run=self.run, period=self.period,
+                                                      person__role=Role.REP)
+        return rows.filter(team_id=self.team_id) if self.team_id is not None else rows
+
+    def medians(self) -> tuple[dict[str, Decimal | None], list[Stage], dict[int, Decimal]]:
+        """Stored medians: per measure, the stages with conversions, per stage."""
+        rows = PerformanceMedian.objects.filter(run=self.run, period=self.period).filter(
+            **({"team_id": self.team_id} if self.team_id is not None
+               else {"team__isnull": True}))
+        measures: dict[str, Decimal | None] = {m.key: None for m in MEASURES}
+        conversions: dict[int, Decimal] = {}
+        for measure, stage_id, value in rows.values_list("measure", "stage_id", "median"):
+            if stage_id is None:
+                measures[measure] = Decimal(value)
+            else:
+                conversions[stage_id] = Decimal(value)
+        stages = sorted(Stage.objects.filter(pk__in=list(conversions)),
+                        key=lambda s: (s.pipeline, s.order, s.pk))
+        return measures, stages, conversions
+
+    def build(self, shown: Sequence[Any], ranked: bool, with_sparklines: bool,
+              medians: tuple[dict[str, Decimal | None], list[Stage], dict[int, Decimal]]
+              ) -> list[ComparisonRow]:
+        """Comparison rows of the stored rows `shown`: values, stored medians and (`ranked`)
+        stored percentiles; each stage's conversion from the run's conversion rows."""
+        measure_medians, stages, conversion_medians = medians
+        measures = _conversion_measures(stages)
+        ids = [p.person_id for p in shown]
+        field = "pctl" if self.team_id is None else "team_pctl"
+        found: dict[int, dict[int, tuple[Decimal | None, int | None]]] = {}
+        for pid, stage_id, pct, pctl in PersonStageConversion.objects.filter(
+                run=self.run, period=self.period, person_id__in=ids).values_list(
+                "person_id", "stage_id", "conversion_pct", field):
+            found.setdefault(pid, {})[stage_id] = (pct, pctl)
+        sparklines = (monthly_bookings_by_person(self.run, ids, self.period.end)
+                      if with_sparklines else {})
+        rows = []
+        for p in shown:
+            cells = [Cell(m, _value(p, m.key), measure_medians[m.key],
+                          getattr(p, f"{self.prefix}pctl_{m.key}") if ranked else None)
+                     for m in MEASURES]
+            conversions = []
+            for s in stages:
+                value, pctl = found.get(p.person_id, {}).get(s.pk, (None, None))
+                conversions.append(Cell(measures[s.pk], value, conversion_medians.get(s.pk),
+                                        pctl if ranked and value is not None else None))
+            rows.append(ComparisonRow(p, cells, conversions, sparklines.get(p.person_id, [])))
+        return rows
 
 
-def _rank_windows(key: str, prefix: str, partition: Sequence[Any] = ()) -> dict[str, Window]:
-    """Per row: its rank on `key` ascending (`_a`: 1 + the values below it) and descending
-    (`_d`: 1 + the values above it) among the non-empty values of its partition. (Two ranks,
-    not a running count: SQLite computes a COUNT window with peers far more slowly.)"""
-    parts = [*partition, _null_last(key)]
-    return {f"{prefix}_a": Window(Rank(), partition_by=parts, order_by=F(key).asc()),
-            f"{prefix}_d": Window(Rank(), partition_by=parts, order_by=F(key).desc())}
-
-
-def _ranked_percentile(ascending: int, descending: int, count: int, higher_is_better: bool
-                       ) -> int:
-    """`percentile_rank` from the two ranks among `count` values: below = ascending - 1,
-    up to = count - (descending - 1)."""
-    return _percentile(ascending - 1, count - descending + 1, count, higher_is_better)
-
-
-def _window_percentile(row: Any, key: str, prefix: str, count: int, higher_is_better: bool
-                       ) -> int | None:
-    if getattr(row, key) is None:
+def _ranked_scope(user: Any, as_of: date, run: CalcRun, period: Period, team_id: int | None
+                  ) -> tuple[_RankedScope, QuerySet[Any]] | None:
+    """The scope the run ranked for this comparison, and the rows listed (the peers `user` may
+    see, by attainment); None for a restricted viewer without a team (`_subtree_comparison`)."""
+    restricted = visible_person_ids(user, as_of) is not None
+    if team_id is None and restricted:
         return None
-    return _ranked_percentile(getattr(row, f"{prefix}_a"), getattr(row, f"{prefix}_d"), count,
-                              higher_is_better)
+    scope = _RankedScope(run, period, team_id)
+    listed = scope.peers().select_related("person", "team", "manager")
+    if restricted:
+        listed = listed.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    return scope, listed.order_by(*ATTAINMENT_ORDER)
 
 
-def _middle(values: QuerySet[Any], key: str, count: int) -> Decimal | None:
-    """The median of `key` over `values` (which has `count` non-empty ones), read from the
-    database: the middle value, or the mean of the two middle ones to 2 decimals."""
-    if not count:
-        return None
-    ordered = values.filter(**{f"{key}__isnull": False}).order_by(key).values_list(key, flat=True)
-    if count % 2:
-        return Decimal(ordered[count // 2])
-    low, high = (Decimal(v) for v in ordered[count // 2 - 1:count // 2 + 1])
-    return ((low + high) / 2).quantize(Decimal("0.01"))
-
-
-def _needs_python_comparison(user: Any, as_of: date, team_id: int | None) -> bool:
-    """A team picked by a viewer who may not see all of it: the medians cover the whole team
-    but only the visible reps are listed, so `comparison` (over one team's tens of rows) runs."""
-    return team_id is not None and visible_person_ids(user, as_of) is not None
+def comparison(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
+               team_id: int | None) -> dict[str, Any]:
+    """Reps side by side: each measure with the median and the rep's percentile among the reps
+    of the same team (the team on the reference day; every rep when no team is given), as the
+    performance run ranked them. Medians and percentiles use every rep of the team, also those
+    `user` may not see (a rep sees their own row against the team's median, never another rep's
+    figures). A restricted viewer without a team compares their own reps (`_subtree_comparison`).
+    Every row (the exports and the API); the pages read one page (`comparison_page`)."""
+    if run is None or period is None:
+        return {"rows": [], "stages": [], "medians": [], "conversion_medians": []}
+    found = _ranked_scope(user, as_of, run, period, team_id)
+    if found is None:
+        return _subtree_comparison(user, as_of, run, period)
+    scope, listed = found
+    medians = scope.medians()
+    measure_medians, stages, conversion_medians = medians
+    return {
+        "rows": scope.build(list(listed), True, True, medians), "stages": stages,
+        "peers": scope.peers().count(),
+        "medians": [(m, measure_medians[m.key]) for m in MEASURES],
+        "conversion_medians": [(s, conversion_medians.get(s.pk)) for s in stages],
+    }
 
 
 def comparison_page(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
                     team_id: int | None, page_number: Any, page_size: int) -> dict[str, Any]:
-    """One page of `comparison`, with the top and bottom three, the medians and the peer
-    count of all the rows; `page` is a Django paginator page (counts and numbers)."""
+    """One page of `comparison` read from the run's stored percentiles and medians, with the top
+    and bottom three (the ends of the same ordering, values against the medians) and the peer
+    count; `page` is a Django paginator page (counts and numbers)."""
     from django.core.paginator import Paginator
 
     empty = {"rows": [], "stages": [], "medians": [], "conversion_medians": [], "top": [],
@@ -837,86 +878,31 @@ def comparison_page(user: Any, as_of: date, run: CalcRun | None, period: Period 
              "page": Paginator([], page_size).get_page(page_number)}
     if run is None or period is None:
         return empty
-    if _needs_python_comparison(user, as_of, team_id):
-        result = comparison(user, as_of, run, period, team_id)
+    found = _ranked_scope(user, as_of, run, period, team_id)
+    if found is None:
+        result = _subtree_comparison(user, as_of, run, period)
         rows = result["rows"]
         page = Paginator(rows, page_size).get_page(page_number)
         top = rows[:3]
         return {**result, "rows": list(page), "page": page, "top": top,
                 "bottom": [r for r in rows[-3:] if r not in top][::-1]}
-    peers = PersonPeriodPerformance.objects.filter(run=run, period=period,
-                                                   person__role=Role.REP)
-    if team_id is not None:
-        peers = peers.filter(team_id=team_id)
-    if visible_person_ids(user, as_of) is not None:
-        peers = peers.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
-    counts = peers.aggregate(_all=Count("pk"), **{f"n_{m.key}": Count(m.key) for m in MEASURES})
-    medians = {m.key: _middle(peers, m.key, counts[f"n_{m.key}"]) for m in MEASURES}
-    conversions = PersonStageConversion.objects.filter(
-        run=run, period=period, person_id__in=peers.values("person_id"))
-    stage_counts = dict(conversions.order_by().values("stage_id")
-                        .annotate(n=Count("conversion_pct")).values_list("stage_id", "n"))
-    stages = sorted(Stage.objects.filter(pk__in=list(stage_counts)),
-                    key=lambda s: (s.pipeline, s.order, s.pk))
-    conversion_medians = {s.pk: _middle(conversions.filter(stage_id=s.pk), "conversion_pct",
-                                        stage_counts[s.pk]) for s in stages}
-    measures = {s.pk: Measure(f"stage_{s.pk}", f"{s.name} →", "pct") for s in stages}
-    ordered = peers.select_related("person", "team").order_by(*ATTAINMENT_ORDER)
-    page = Paginator(ordered, page_size).get_page(page_number)
-    windows: dict[str, Window] = {}
-    for i, m in enumerate(MEASURES):
-        windows |= _rank_windows(m.key, f"w{i}")
-    # the page's rows, their percentiles computed over every peer (the window sees all rows;
-    # LIMIT applies after it)
+    scope, listed = found
+    medians = scope.medians()
+    measure_medians, stages, conversion_medians = medians
+    page = Paginator(listed.values("pk"), page_size).get_page(page_number)
     start = page.start_index() - 1 if page.paginator.count else 0
-    shown = list(ordered.annotate(**windows)[start:start + page_size]) if counts["_all"] else []
-
-    def conversion_cells(person_ids: list[int], ranked: bool) -> dict[int, dict[int, Any]]:
-        rows = conversions.values("person_id", "stage_id", "conversion_pct")
-        if ranked:
-            rows = rows.annotate(**_rank_windows("conversion_pct", "c", [F("stage_id")]),
-                                 of_person=Window(Max("person_id"), partition_by=[F("pk")])
-                                 ).filter(of_person__in=person_ids)  # outside the windows
-        else:
-            rows = rows.filter(person_id__in=person_ids)
-        found: dict[int, dict[int, Any]] = {}
-        for r in rows:
-            found.setdefault(r["person_id"], {})[r["stage_id"]] = r
-        return found
-
-    def build(rows: list[Any], ranked: bool, sparklines: dict[int, list[Decimal]]
-              ) -> list[ComparisonRow]:
-        conv = conversion_cells([r.person_id for r in rows], ranked)
-        built = []
-        for p in rows:
-            cells = [Cell(m, _value(p, m.key), medians[m.key],
-                          _window_percentile(p, m.key, f"w{i}", counts[f"n_{m.key}"],
-                                             m.higher_is_better)
-                          if ranked else None)
-                     for i, m in enumerate(MEASURES)]
-            conv_cells = []
-            for s in stages:
-                found = conv.get(p.person_id, {}).get(s.pk)
-                value = found["conversion_pct"] if found else None
-                percentile = (_ranked_percentile(found["c_a"], found["c_d"],
-                                                 stage_counts[s.pk], True)
-                              if ranked and found and value is not None else None)
-                conv_cells.append(Cell(measures[s.pk], value, conversion_medians[s.pk],
-                                       percentile))
-            built.append(ComparisonRow(p, cells, conv_cells, sparklines.get(p.person_id, [])))
-        return built
-
-    rows = build(shown, True, monthly_bookings_by_person(run, [p.person_id for p in shown],
-                                                         period.end))
-    # top and bottom: the ends of the same ordering (values against the medians, no ranks)
-    top = build(list(ordered[:3]), False, {})
+    shown = list(listed[start:start + page_size]) if page.paginator.count else []
+    top = scope.build(list(listed[:3]), False, False, medians)
     top_ids = {r.row.person_id for r in top}
-    bottom = build([p for p in ordered.reverse()[:3] if p.person_id not in top_ids], False, {})
+    bottom = scope.build([p for p in listed.reverse()[:3] if p.person_id not in top_ids],
+                         False, False, medians)
     return {
-        "rows": rows, "stages": stages, "peers": counts["_all"], "page": page,
-        "top": top, "bottom": bottom,
-        "medians": [(m, medians[m.key]) for m in MEASURES],
-        "conversion_medians": [(s, conversion_medians[s.pk]) for s in stages],
+        "rows": scope.build(shown, True, True, medians), "stages": stages,
+        "peers": scope.peers().count() if team_id is not None or page.paginator.count == 0
+        else page.paginator.count,
+        "page": page, "top": top, "bottom": bottom,
+        "medians": [(m, measure_medians[m.key]) for m in MEASURES],
+        "conversion_medians": [(s, conversion_medians.get(s.pk)) for s in stages],
     }
 
 
@@ -937,20 +923,35 @@ class LeaderboardEntry:
         return None if self.previous_rank is None else self.previous_rank - self.rank
 
 
-def _ranks(values: dict[int, Decimal], higher_is_better: bool = True) -> dict[int, int]:
-    """Competition ranking ("1224"): equal values share a rank."""
-    ordered = sorted(values.values(), reverse=higher_is_better)
-    first_place: dict[Decimal, int] = {}
-    for place, value in enumerate(ordered, start=1):
-        first_place.setdefault(value, place)
-    return {pid: first_place[value] for pid, value in values.items()}
+def _board(run: CalcRun, period: Period, metric: str, team_id: int | None
+           ) -> tuple[QuerySet[Any], str, str]:
+    """The ranked rows of a leaderboard (reps with a value), and the names of the stored rank
+    and previous-rank fields of its scope (company-wide, or the team's)."""
+    prefix = "" if team_id is None else "team_"
+    rank, previous = f"{prefix}rank_{metric}", f"{prefix}prev_rank_{metric}"
+    rows = PersonPeriodPerformance.objects.filter(run=run, period=period,
+                                                  **{f"{rank}__isnull": False})
+    if team_id is not None:
+        rows = rows.filter(team_id=team_id)
+    return rows, rank, previous
+
+
+def _entry(row: tuple[Any, ...], viewer_person_id: int | None, names_for_everyone: bool
+           ) -> LeaderboardEntry:
+    pid, value, name, team, place, before = row
+    return LeaderboardEntry(
+        person_id=pid, name=name if names_for_everyone or pid == viewer_person_id
+        else f"Rep #{place}", team=team or "", value=Decimal(value), rank=place,
+        previous_rank=before, is_viewer=pid == viewer_person_id,
+        anonymised=not names_for_everyone and pid != viewer_person_id)
 
 
 def leaderboard(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
                 metric: str, team_id: int | None = None, *, viewer_person_id: int | None = None,
                 names_for_everyone: bool = True) -> list[LeaderboardEntry]:
     """Reps ranked on `metric` in `period`, company-wide or in one team (members on the
-    reference day), with their rank in the previous period of the same kind (same scope).
+    reference day), with their rank in the previous period of the same kind (same scope) — the
+    ranks the performance run stored (competition ranking: equal values share a rank).
 
     Everyone signed in may read a leaderboard. When `names_for_everyone` is False (the company
     chose anonymised leaderboards and the viewer is a rep), other reps appear as "Rep #rank".
@@ -958,50 +959,20 @@ def leaderboard(user: Any, as_of: date, run: CalcRun | None, period: Period | No
     """
     if run is None or period is None or metric not in LEADERBOARD_METRIC_BY_KEY:
         return []
-
-    def values(of: Period) -> dict[int, tuple[Decimal, str, str]]:
-        rows = PersonPeriodPerformance.objects.filter(run=run, period=of,
-                                                      person__role=Role.REP)
-        if team_id is not None:
-            rows = rows.filter(team_id=team_id)
-        return {pid: (Decimal(value), name, team or "")
-                for pid, value, name, team in rows.values_list(
-                    "person_id", metric, "person__name", "team__name")
-                if value is not None}
-
-    now = values(period)
-    previous = previous_period(period)
-    before = values(previous) if previous is not None else {}
-    ranks = _ranks({pid: v for pid, (v, _, _) in now.items()})
-    previous_ranks = _ranks({pid: v for pid, (v, _, _) in before.items()})
-    entries = [
-        LeaderboardEntry(
-            person_id=pid, name=name if names_for_everyone or pid == viewer_person_id
-            else f"Rep #{ranks[pid]}", team=team, value=value, rank=ranks[pid],
-            previous_rank=previous_ranks.get(pid), is_viewer=pid == viewer_person_id,
-            anonymised=not names_for_everyone and pid != viewer_person_id)
-        for pid, (value, name, team) in now.items()
-    ]
+    rows, rank, previous = _board(run, period, metric, team_id)
+    entries = [_entry(r, viewer_person_id, names_for_everyone) for r in rows.values_list(
+        "person_id", metric, "person__name", "team__name", rank, previous)]
     entries.sort(key=lambda e: (e.rank, e.name if not e.anonymised else "", e.person_id))
     return entries
-
-
-def _of_people(rows: QuerySet[Any], person_ids: Iterable[int]) -> QuerySet[Any]:
-    """`rows` (with window annotations) narrowed to `person_ids` after the windows are
-    computed over all of them (Django filters on a window annotation in an outer query)."""
-    narrowed: QuerySet[Any] = rows.annotate(
-        of_person=Window(Max("person_id"), partition_by=[F("pk")])).filter(
-        of_person__in=list(person_ids))
-    return narrowed
 
 
 def leaderboard_page(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
                      metric: str, team_id: int | None, *, viewer_person_id: int | None,
                      names_for_everyone: bool, page_number: Any, page_size: int
                      ) -> dict[str, Any]:
-    """One page of `leaderboard` read from the database: ranks by a window function over every
-    ranked rep, previous ranks for the page's reps only, the first 15 (the chart), the viewer's
-    entry and the page it is on. Same entries, order and ranks as `leaderboard`."""
+    """One page of `leaderboard` read from the stored ranks: the page's entries, the first 15
+    (the chart), the viewer's entry and the page it is on. Same entries, order and ranks as
+    `leaderboard`."""
     from django.core.paginator import Paginator
 
     nothing: dict[str, Any] = {
@@ -1009,53 +980,35 @@ def leaderboard_page(user: Any, as_of: date, run: CalcRun | None, period: Period
         "top": [], "viewer_entry": None, "viewer_page": None}
     if run is None or period is None or metric not in LEADERBOARD_METRIC_BY_KEY:
         return nothing
-
-    def ranked(of: Period) -> QuerySet[Any]:
-        rows = PersonPeriodPerformance.objects.filter(run=run, period=of, person__role=Role.REP,
-                                                      **{f"{metric}__isnull": False})
-        if team_id is not None:
-            rows = rows.filter(team_id=team_id)
-        return rows.annotate(place=Window(Rank(), order_by=F(metric).desc()))
-
+    rows, rank, previous = _board(run, period, metric, team_id)
     # the order of `leaderboard`: rank, then name (anonymised: the viewer after the others
     # sharing their rank), then id
-    order: tuple[Any, ...] = ((F(metric).desc(), "person__name", "person_id")
-                              if names_for_everyone else
-                              (F(metric).desc(), Case(When(person_id=viewer_person_id,
-                                                           then=Value(1)), default=Value(0),
-                                                      output_field=IntegerField()),
+    order: tuple[Any, ...] = ((rank, "person__name", "person_id") if names_for_everyone else
+                              (rank, Case(When(person_id=viewer_person_id, then=Value(1)),
+                                          default=Value(0), output_field=IntegerField()),
                                "person_id"))
-    now = ranked(period).order_by(*order)
-    fields = ("person_id", metric, "person__name", "team__name", "place")
+    now = rows.order_by(*order)
+    fields = ("person_id", metric, "person__name", "team__name", rank, previous)
     page = Paginator(now.values("pk"), page_size).get_page(page_number)
     start = page.start_index() - 1 if page.paginator.count else 0
     shown = list(now.values_list(*fields)[start:start + page_size])
     top = shown[:15] if start == 0 and page_size >= 15 else list(now.values_list(*fields)[:15])
     on_page = [r for r in shown if r[0] == viewer_person_id]
-    mine = (on_page or list(_of_people(ranked(period), [viewer_person_id]).values_list(*fields))
+    mine = (on_page or list(rows.filter(person_id=viewer_person_id).values_list(*fields))
             if viewer_person_id is not None else [])
-    previous = previous_period(period)
-    wanted = {r[0] for r in (*shown, *top, *mine)}
-    before = (dict(_of_people(ranked(previous), wanted).values_list("person_id", "place"))
-              if previous is not None and wanted else {})
 
     def entry(row: tuple[Any, ...]) -> LeaderboardEntry:
-        pid, value, name, team, place = row
-        return LeaderboardEntry(
-            person_id=pid, name=name if names_for_everyone or pid == viewer_person_id
-            else f"Rep #{place}", team=team or "", value=Decimal(value), rank=place,
-            previous_rank=before.get(pid), is_viewer=pid == viewer_person_id,
-            anonymised=not names_for_everyone and pid != viewer_person_id)
+        return _entry(row, viewer_person_id, names_for_everyone)
 
     viewer_entry = entry(mine[0]) if mine else None
     viewer_page = None
     if viewer_entry is not None:
-        value, name, pid = mine[0][1], mine[0][2], viewer_entry.person_id
-        tied = Q(**{metric: value})
-        ahead = Q(**{f"{metric}__gt": value}) | (
+        place, name, pid = viewer_entry.rank, mine[0][2], viewer_entry.person_id
+        tied = Q(**{rank: place})
+        ahead = Q(**{f"{rank}__lt": place}) | (
             tied & (Q(person__name__lt=name) | Q(person__name=name, person_id__lt=pid))
             if names_for_everyone else tied & ~Q(person_id=pid))
-        viewer_page = ranked(period).filter(ahead).count() // page_size + 1
+        viewer_page = rows.filter(ahead).count() // page_size + 1
     return {"page": page, "entries": [entry(r) for r in shown], "top": [entry(r) for r in top],
             "viewer_entry": viewer_entry, "viewer_page": viewer_page}
 

@@ -9,6 +9,7 @@ counts and sums with exact Decimals, so a figure and its parts always agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from attain.core.money import round_money
@@ -93,7 +94,25 @@ CATALOGUE_BY_KEY = {m.key: m for m in CATALOGUE}
 # AGE_BANDS; a test keeps them equal, so pages need not import the engine).
 CYCLE_BAND_LABELS = ("0-14 d", "15-30 d", "31-60 d", "61-90 d", "91-180 d", "181-365 d",
                      "> 365 d")
-AGE_BAND_LABELS = ("0-30 d", "31-60 d", "61-90 d", "91-180 d", "> 180 d")
+# (label, lowest age, first age past the band or None) in days since the deal was created, as of
+# the run's day (the engine's AGE_BANDS; a test keeps them equal)
+AGE_BAND_DAYS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-30 d", 0, 31), ("31-60 d", 31, 61), ("61-90 d", 61, 91), ("91-180 d", 91, 181),
+    ("> 180 d", 181, None),
+)
+AGE_BAND_LABELS = tuple(label for label, _, _ in AGE_BAND_DAYS)
+
+
+def age_band_created(label: str, as_of: date) -> tuple[date | None, date | None]:
+    """The creation days [from, to) of the open deals a run dated `as_of` counts in the aging
+    band `label`: age = days from creation to `as_of`, a deal created after `as_of` counting as
+    0 days old. Worked example, as of 30 June 2026: "31-60 d" holds ages 31..60, so deals
+    created from 1 May (60 days before) up to, not including, 31 May (30 days before);
+    "0-30 d" has no first day, "> 180 d" no last one."""
+    low, high = next((low, high) for name, low, high in AGE_BAND_DAYS if name == label)
+    first = as_of - timedelta(days=high - 1) if high is not None else None
+    end = as_of - timedelta(days=low - 1) if low > 0 else None
+    return first, end
 
 
 def ratio_pct(part: int, whole: int) -> Decimal | None:

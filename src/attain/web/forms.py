@@ -108,10 +108,3 @@ class BookingFilters(_OwnerFilterForm):
         return {"owner_id": self.owner_id(), "booked_from": data.get("from"),
                 "booked_to": data.get("to"), "currency": data.get("currency") or None}
 
-
-class AttainmentFilters(forms.Form):
-    """`?period=&min=&max=`: a stored period and an attainment band [min, max) in percent."""
-
-    period = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    min = forms.DecimalField(required=False, label="Attainment ≥ %")
-    max = forms.DecimalField(required=False, label="Attainment < %")

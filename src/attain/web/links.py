@@ -28,16 +28,18 @@ def bookings_url(*, owner: int | None = None, start: date | None = None,
 def opportunities_url(*, owner: int | None = None, stage: str | None = None,
                       status: str | None = None, team: int | None = None,
                       manager: int | None = None, segment: str | None = None,
-                      source: str | None = None, created: tuple[date, date] | None = None,
+                      source: str | None = None,
+                      created: tuple[date | None, date | None] | None = None,
                       closed: tuple[date, date] | None = None, product: str | None = None
                       ) -> str:
-    """Opportunities behind a figure; `created`/`closed` are half-open [start, end) days;
-    `product` is a product name as pipeline analytics counts it."""
+    """Opportunities behind a figure; `created`/`closed` are half-open [start, end) days
+    (either end of `created` may be open: None); `product` is a product name as pipeline
+    analytics counts it."""
     return _with_query(
         reverse("opportunities"), owner=owner, stage=stage, status=status, team=team,
         manager=manager, segment=segment, source=source, product=product,
-        created_from=created[0].isoformat() if created else None,
-        created_to=created[1].isoformat() if created else None,
+        created_from=created[0].isoformat() if created and created[0] else None,
+        created_to=created[1].isoformat() if created and created[1] else None,
         close_from=closed[0].isoformat() if closed else None,
         close_to=closed[1].isoformat() if closed else None)
 

@@ -31,7 +31,13 @@ from attain.crm.models import ForecastCategory, Segment
 from attain.people.models import Person, Role
 from attain.pipeline import actions
 from attain.pipeline import queries as pq
-from attain.pipeline.metrics import AGE_BAND_LABELS, CATALOGUE, CYCLE_BAND_LABELS, ratio_pct
+from attain.pipeline.metrics import (
+    AGE_BAND_LABELS,
+    CATALOGUE,
+    CYCLE_BAND_LABELS,
+    age_band_created,
+    ratio_pct,
+)
 from attain.pipeline.models import ScopeKind
 from attain.web import charts, links
 from attain.web.exports import export_response, wants_export
@@ -133,14 +139,14 @@ class Selection:
     def span(self) -> tuple[date, date] | None:
         return (self.period.start, self.period.end) if self.period else None
 
-    def link(self, **extra: Any) -> str:
-        """The opportunities behind a figure of this scope and slice."""
+    def link(self, *, sliced: bool = True, **extra: Any) -> str:
+        """The opportunities behind a figure of this scope and (unless not `sliced`) slice."""
         scope = {ScopeKind.PERSON: {"owner": self.scope.id},
                  ScopeKind.TEAM: {"team": self.scope.id},
                  ScopeKind.MANAGER: {"manager": self.scope.id}}.get(self.scope.kind, {})
-        sliced = ({self.slice_dim: self.slice_value}
-                  if self.slice_dim in ("segment", "source", "product") else {})
-        return links.opportunities_url(**{**scope, **sliced, **extra})
+        narrowed = ({self.slice_dim: self.slice_value} if sliced
+                    and self.slice_dim in ("segment", "source", "product") else {})
+        return links.opportunities_url(**{**scope, **narrowed, **extra})
 
 
 def _current_period(as_of: date) -> Period | None:
@@ -215,6 +221,8 @@ def _dashboard_context(request: HttpRequest, as_of: date) -> dict[str, Any]:
                for key, _ in WINLOSS_DIMENSIONS}
     reasons = [w for w in winloss["loss_reason"] if w["row"].lost_count]
     aging = {r.value: r for r in pq.breakdown(run, scope, period, "age")}
+    aging_day = date.fromisoformat(run.params["as_of"]) if run and run.params.get("as_of") \
+        else as_of
     people = list(pq.scope_people(scope, as_of)[: HEATMAP_ROWS * 5])
     rep_facts = pq.rep_stage_facts(run, [p.pk for p in people], period)
     person_figs = pq.person_figures(run, [p.pk for p in people], period)
@@ -274,7 +282,12 @@ def _dashboard_context(request: HttpRequest, as_of: date) -> dict[str, Any]:
             [("Lost deals", [w["row"].lost_count for w in reasons],
               [w["lost_link"] for w in reasons])], counts=True) if reasons else None,
         "winrate_chart": _winrate_chart(winloss["segment"]),
-        "aging": [{"label": label, "row": aging.get(label)} for label in AGE_BAND_LABELS],
+        # each band's open deals: created within the band's days as of the run's day (aging
+        # covers every open deal of the scope, whatever the slice)
+        "aging": [{"label": label, "row": aging.get(label),
+                   "link": sel.link(sliced=False, status="open",
+                                    created=age_band_created(label, aging_day))}
+                  for label in AGE_BAND_LABELS],
         "heatmap_chart": charts.conversion_heatmap_chart(
             [s.name for s in open_stages], [p.name for p in heat_people[:HEATMAP_ROWS]],
             heat_cells) if heat_cells else None,
