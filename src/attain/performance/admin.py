@@ -9,6 +9,7 @@ from attain.core.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from attain.performance.models import (
     BookingsBreakdown,
     ManagerPeriodPerformance,
+    PerformanceMedian,
     PerformanceSettings,
     PersonPeriodBookings,
     PersonPeriodPerformance,
@@ -97,3 +98,10 @@ class BookingsBreakdownAdmin(ReadOnlyModelAdmin):
                     "booking_count"]
     list_filter = ["dimension"]
     list_select_related = ["run", "period"]
+
+
+@admin.register(PerformanceMedian)
+class PerformanceMedianAdmin(ReadOnlyModelAdmin):
+    list_display = ["run", "period", "team", "measure", "stage", "median", "value_count"]
+    list_filter = ["period__kind", "measure"]
+    list_select_related = ["run", "period", "team", "stage"]
