@@ -296,3 +296,56 @@ def test_api_queues_and_reads_a_model(modelled, client, django_capture_on_commit
     refused = client.post(f"/api/v1/comp/plan-versions/{draft.pk}/models",
                           {"period_ids": [q1.pk]}, content_type="application/json")
     assert refused.status_code == 403
+
+
+def test_cli_models_a_draft_by_plan_name_and_prints_the_totals(modelled):
+    """`attain comp model AE --period 2026-Q1`: the newest draft of AE against the plan in force,
+    with the totals by hand above (11,500.00 → 12,400.00, +900.00, +7.83 %, 1 gains, 2 lose)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("comp", "model", "AE", "--period", "2026-Q1", stdout=out)
+    text = out.getvalue()
+    assert "AE v2 (draft) against the plan in force, FY2026-Q1" in text
+    assert "in force      11,500.00  draft      12,400.00  change        +900.00 (7.83%)" in text
+    assert "1 gain, 2 lose" in text
+    assert "p50 3,000.00" in text and "p50 2,600.00" in text
+    assert PlanModelRun.objects.count() == 1
+
+
+def test_cli_models_a_yaml_file_as_a_new_draft_and_prints_json(modelled, tmp_path):
+    """A plan file kept in version control is imported as the plan's next draft, then modelled:
+    8 % flat on 150,000 + 20,000 + 60,000 = 230,000 → 18,400.00 against 11,500.00 in force."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _, _, _, draft = modelled
+    draft.delete()  # one draft at a time: the file becomes the next version
+    path = tmp_path / "ae.yaml"
+    path.write_text(FLAT_5.replace('"5%"', '"8%"'))
+    out = StringIO()
+    call_command("comp", "model", str(path), "--period", "2026-Q1", "--json", stdout=out)
+    shown = json.loads(out.getvalue())
+    overall = next(t for t in shown["totals"] if t["scope"] == "all")
+    assert (shown["plan"], overall["in_force"], overall["draft"], overall["change"]) == (
+        "AE", "11500.00", "18400.00", "6900.00")
+    assert PlanVersion.objects.get(pk=PlanModelRun.objects.get().version_id).text == \
+        path.read_text()
+
+
+def test_cli_refuses_a_period_never_run_and_writes_nothing(modelled):
+    from django.core.management import CommandError, call_command
+
+    quarter(date(2026, 4, 1))
+    with pytest.raises(CommandError) as refused:
+        call_command("comp", "model", "AE", "--period", "2026-Q2")
+    assert "FY2026-Q2 has no compensation run yet" in str(refused.value)
+    with pytest.raises(CommandError) as unknown:
+        call_command("comp", "model", "Nope", "--period", "2026-Q1")
+    assert "No draft of a plan named 'Nope'" in str(unknown.value)
+    assert PlanModelRun.objects.count() == 0 and CalcRun.objects.filter(
+        kind="comp_model").count() == 0

@@ -1,10 +1,12 @@
-"""`attain comp plan-import FILE | run --period 2026-Q3 | statement PERSON PERIOD`: plans kept in
-version control imported as new versions, a compensation run of a period, a statement printed."""
+"""`attain comp plan-import FILE | run --period 2026-Q3 | statement PERSON PERIOD |
+model DRAFT --period 2026-Q2`: plans kept in version control imported as new versions, a
+compensation run of a period, a statement printed, a draft plan modelled on past periods."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from django.utils import timezone
 from attain.compensation import actions, engine_io
 from attain.compensation import queries as cq
 from attain.compensation.actions import CompensationError
-from attain.compensation.models import CompPlan
+from attain.compensation.models import CompPlan, PlanVersion
 from attain.core.models import Period
 from attain.people.models import Person
 
@@ -45,16 +47,55 @@ def find_person(text: str) -> Person:
     return people[0]
 
 
+def _import_draft(path: Path, options: dict[str, Any]) -> PlanVersion:
+    """The plan text in `path` as a new plan, or as a new draft version of the plan it names."""
+    text = path.read_text(encoding="utf-8")
+    checked = engine_io.check_plan(text, str(path))
+    name = options["name"] or (checked.plan.name if checked.plan else path.stem)
+    start = options["effective_from"] or timezone.localdate().replace(day=1)
+    plan = CompPlan.objects.filter(name=name).first()
+    if plan is None:
+        return actions.create_plan(None, name=name, text=text, effective_from=start)
+    version = actions.new_version(None, plan.pk, effective_from=start)
+    return actions.save_draft(None, version.pk, text=text, effective_from=start)
+
+
+def find_draft(text: str, options: dict[str, Any]) -> PlanVersion:
+    """The draft to model: a YAML file (imported as a new draft first), a version id, or a plan
+    name (its newest draft)."""
+    path = Path(text)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        return _import_draft(path, options)
+    if text.isdigit():
+        version = PlanVersion.objects.filter(pk=int(text)).select_related("plan").first()
+        if version is None:
+            raise CommandError(f"No plan version #{text}.")
+        return version
+    version = (PlanVersion.objects.filter(plan__name=text, status=PlanVersion.Status.DRAFT)
+               .select_related("plan").order_by("-number").first())
+    if version is None:
+        raise CommandError(f"No draft of a plan named {text!r}; give a version id, a plan "
+                           "with a draft, or a YAML file.")
+    return version
+
+
 class Command(BaseCommand):
     help = ("Compensation. `plan-import FILE [--name NAME] [--from DATE] [--publish]`: a plan "
             "definition (YAML) as a new plan or a new draft version of the plan it names; "
             "`run --period 2026-Q3`: compute a period now and store the run; "
-            "`statement PERSON PERIOD [--json]`: print a statement.")
+            "`statement PERSON PERIOD [--json]`: print a statement; "
+            "`model DRAFT --period 2026-Q2 [--period ...] [--json]`: model a draft version (its "
+            "id, its plan's name, or a YAML file imported as a new draft) on past periods "
+            "against the plan in force.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["plan-import", "run", "statement"])
+        parser.add_argument("action", choices=["plan-import", "run", "statement", "model"])
         parser.add_argument("args", nargs="*")
-        parser.add_argument("--period", help="run: the period (2026-Q3, 2026-07, FY2026)")
+        parser.add_argument("--period", action="append", default=[],
+                            help="run: the period (2026-Q3, 2026-07, FY2026); model: a past "
+                                 "period, repeatable")
         parser.add_argument("--as-of", type=date.fromisoformat, default=None)
         parser.add_argument("--backend", default=None, help="duckdb (default) or spark")
         parser.add_argument("--name", default=None, help="plan-import: the plan's name "
@@ -63,7 +104,7 @@ class Command(BaseCommand):
                             default=None, help="plan-import: in force from (default: the first "
                                                "day of this month)")
         parser.add_argument("--publish", action="store_true", help="plan-import: publish it")
-        parser.add_argument("--json", action="store_true", help="statement: print JSON")
+        parser.add_argument("--json", action="store_true", help="statement, model: print JSON")
 
     def handle(self, *args: str, **options: Any) -> None:
         try:
@@ -72,6 +113,8 @@ class Command(BaseCommand):
                 self._import(args, options)
             elif action == "run":
                 self._run(options)
+            elif action == "model":
+                self._model(args, options)
             else:
                 self._statement(args, options)
         except CompensationError as error:
@@ -86,16 +129,7 @@ class Command(BaseCommand):
         path = Path(args[0])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        text = path.read_text(encoding="utf-8")
-        checked = engine_io.check_plan(text, str(path))
-        name = options["name"] or (checked.plan.name if checked.plan else path.stem)
-        start = options["effective_from"] or timezone.localdate().replace(day=1)
-        plan = CompPlan.objects.filter(name=name).first()
-        if plan is None:
-            version = actions.create_plan(None, name=name, text=text, effective_from=start)
-        else:
-            version = actions.new_version(None, plan.pk, effective_from=start)
-            version = actions.save_draft(None, version.pk, text=text, effective_from=start)
+        version = _import_draft(path, options)
         if options["publish"]:
             version = actions.publish_version(None, version.pk)
         self.stdout.write(f"{path}: {version.plan.name} v{version.number} ({version.status}), "
@@ -104,9 +138,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {change}")
 
     def _run(self, options: dict[str, Any]) -> None:
-        if not options["period"]:
+        if len(options["period"]) != 1:
             raise CommandError("usage: attain comp run --period 2026-Q3")
-        period = find_period(options["period"])
+        period = find_period(options["period"][0])
         run = actions.run_compensation(None, period_id=period.pk, as_of=options["as_of"],
                                        backend=options["backend"])
         calc = run.calc_run
@@ -116,6 +150,41 @@ class Command(BaseCommand):
             f"{run.payouts.count()} payouts, total {totals}; inputs hash "
             f"{calc.inputs_hash[:12]}, {calc.timings.get('total', 0)} s on {calc.backend}"
             + (f"; adjusts closed run #{run.adjusts_id}" if run.adjusts_id else "") + ".")
+
+    def _model(self, args: tuple[str, ...], options: dict[str, Any]) -> None:
+        if len(args) != 1 or not options["period"]:
+            raise CommandError("usage: attain comp model DRAFT --period 2026-Q2 [--period ...]")
+        version = find_draft(args[0], options)
+        periods = [find_period(label) for label in options["period"]]
+        model = actions.model_plan_now(None, version_id=version.pk,
+                                       period_ids=[p.pk for p in periods],
+                                       backend=options["backend"])
+        calc = model.calc_run
+        if calc.status != calc.Status.SUCCEEDED:
+            raise CommandError(f"Modelling run #{model.pk} of {version.plan.name} "
+                               f"v{version.number} failed: {calc.error}")
+        totals = model.summary.get("totals", [])
+        if options["json"]:
+            self.stdout.write(json.dumps({
+                "model": model.pk, "plan": version.plan.name, "version": version.number,
+                "periods": [p.label for p in periods], "totals": totals}, indent=2))
+            return
+        self.stdout.write(f"Modelling run #{model.pk}: {version.plan.name} v{version.number} "
+                          f"(draft) against the plan in force, "
+                          f"{', '.join(p.label for p in periods)}")
+        for total in totals:
+            scope = "All periods" if total["scope"] == "all" else total["scope"]
+            pct = f" ({total['change_pct']}%)" if total["change_pct"] is not None else ""
+            self.stdout.write(
+                f"  {scope:<12} {total['currency']}  {total['rows']:>5} people  in force "
+                f"{Decimal(total['in_force']):>14,.2f}  draft {Decimal(total['draft']):>14,.2f}"
+                f"  change {Decimal(total['change']):>+14,.2f}{pct}  "
+                f"{total['gainers']} gain, {total['losers']} lose")
+            for side in ("in_force", "draft"):
+                spread = total[f"{side}_distribution"]
+                if spread:
+                    self.stdout.write(f"  {'':<12}     {side.replace('_', ' '):>8}: " + ", ".join(
+                        f"{name} {Decimal(value):,.2f}" for name, value in spread.items()))
 
     def _statement(self, args: tuple[str, ...], options: dict[str, Any]) -> None:
         if len(args) != 2:
