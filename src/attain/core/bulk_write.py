@@ -331,11 +331,26 @@ def write_arrow(model: type[models.Model], table: Any, constants: dict[str, Any]
                 copy.write(memoryview(buffer.getvalue()))
         return count
 
+    stored = _sqlite_datetime(connection.timezone)
+    fixed = _convert(list(constants.values()), TableWriter(
+        model, list(constants), using)._sqlite_converters(connection))
+
+    def values(column: Any) -> list[Any]:
+        """A column as the values Django's SQLite backend stores: decimals and dates as their
+        text (cast by Arrow), datetimes as naive UTC text, the rest as Python values."""
+        if pa.types.is_decimal(column.type) or pa.types.is_date(column.type):
+            return column.cast(pa.string()).to_pylist()  # type: ignore[no-any-return]
+        if pa.types.is_timestamp(column.type):
+            return [None if value is None else stored(value) for value in column.to_pylist()]
+        return column.to_pylist()  # type: ignore[no-any-return]
+
     def rows() -> Iterator[tuple[Any, ...]]:
         for batch in table.to_batches(max_chunksize=ARROW_BATCH_ROWS):
-            values = [(column.cast(pa.string()) if pa.types.is_decimal(column.type)
-                       else column).to_pylist() for column in batch.columns]
-            yield from zip(*([value] * batch.num_rows for value in constants.values()),
-                           *values, strict=True)
+            yield from zip(*([value] * batch.num_rows for value in fixed),
+                           *(values(column) for column in batch.columns), strict=True)
 
-    return writer.write(rows())
+    quoted, columns = writer._table_and_columns(connection)
+    marks = ", ".join("?" * len(names))
+    connection.connection.executemany(f"INSERT INTO {quoted} ({columns}) VALUES ({marks})",
+                                      rows())
+    return count

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection
-from django.db.models import CharField, QuerySet
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import CharField, F, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from attain.core.models import CalcRun
@@ -25,9 +26,20 @@ def as_text(column: str) -> Cast:
     return Cast(column, output_field=CharField())
 
 
-def business_day(column: str) -> TruncDate:
-    """A datetime column read as the company's calendar day (ATTAIN_TIME_ZONE)."""
-    return TruncDate(column, tzinfo=timezone.get_current_timezone())
+def business_day(column: str) -> F:
+    """A datetime column read into a date column of a snapshot: `snapshot` turns its instants
+    into the company's calendar day (ATTAIN_TIME_ZONE) with Arrow, vectorised. (The database's
+    own conversion is a Python function per row on SQLite, six times slower than the read.)"""
+    return F(column)
+
+
+def _local_days(instants: pa.Array) -> pa.Array:
+    """Instants (naive values are UTC, as Django stores them) → the company's calendar days."""
+    if instants.type.tz is None:
+        instants = pc.assume_timezone(instants, "UTC")
+    zone = str(timezone.get_current_timezone())
+    local = pc.local_timestamp(instants.cast(pa.timestamp(instants.type.unit, tz=zone)))
+    return local.cast(pa.date32())
 
 
 def snapshot(queryset: QuerySet[Any], logical: LogicalTable,
@@ -36,8 +48,9 @@ def snapshot(queryset: QuerySet[Any], logical: LogicalTable,
 
     Rows stream from a server-side (chunked) cursor in batches; each column of a batch is built by
     Arrow from the driver's values and cast safely to its logical type: integers and text directly,
-    0/1 to bool, text to decimal, ISO text (SQLite) or dates (PostgreSQL) to date32. A value that
-    does not fit its type raises instead of being truncated.
+    0/1 to bool, text to decimal, ISO text (SQLite) or dates (PostgreSQL) to date32, datetimes to
+    the company's calendar day (`business_day`). A value that does not fit its type raises
+    instead of being truncated.
     """
     sql, params = queryset.query.sql_with_params()
     schema = logical.schema
@@ -53,7 +66,10 @@ def snapshot(queryset: QuerySet[Any], logical: LogicalTable,
                     arrays.append(pa.array([None if v is None else bool(v) for v in values],
                                            type=target.type))
                 else:
-                    arrays.append(pa.array(values).cast(target.type, safe=True))
+                    array = pa.array(values)
+                    if pa.types.is_timestamp(array.type) and pa.types.is_date(target.type):
+                        array = _local_days(array)
+                    arrays.append(array.cast(target.type, safe=True))
             batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
 

@@ -4,7 +4,7 @@ under a `CalcRun` of kind "pipeline_analytics".
 
 Snapshots stream through a chunked cursor in batches (as the performance app's do) and read
 decimals as text, so amounts never pass through a float. Instants become business dates in the
-company's time zone (`TruncDate` with the current time zone) before they leave the database.
+company's time zone (`business_day`: converted by Arrow as the snapshot reads them).
 
 Scopes are decided here, as of the run's day (`as_of`, today by default): every person is a
 scope of their own; a team holds the people whose reporting line on `as_of` names it; a manager

@@ -1,0 +1,53 @@
+"""core.engine_io.snapshot: instants read into date columns become the company's calendar days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pytest
+from django.utils import timezone
+
+from attain.core.engine_io import business_day, snapshot
+from attain.crm.models import Opportunity
+from attain.engine.schemas import LogicalTable
+from tests.factories import make_opportunity, make_person
+
+pytestmark = pytest.mark.django_db
+
+DAYS = LogicalTable("days", pa.schema([pa.field("id", pa.int64(), nullable=False),
+                                       pa.field("created_on", pa.date32())]), key=("id",))
+
+
+def created_days(zone: str, batch_size: int = 2) -> list[date]:
+    rows = (Opportunity.objects.order_by("created_at")
+            .values("id", created_on=business_day("created_at")))
+    with timezone.override(ZoneInfo(zone)):
+        table = snapshot(rows, DAYS, batch_size=batch_size)
+    return table.column("created_on").to_pylist()
+
+
+def test_instants_become_the_company_calendar_day_across_daylight_saving():
+    """Berlin is UTC+1 in winter and UTC+2 in summer (from 2026-03-29 01:00 UTC to
+    2026-10-25 01:00 UTC). By hand:
+      2026-03-28 22:30 UTC = 23:30 CET   → 28 March
+      2026-03-29 22:30 UTC = 00:30 CEST  → 30 March (22:30 would still be the 29th in winter)
+      2026-10-24 22:30 UTC = 00:30 CEST  → 25 October
+      2026-10-25 22:30 UTC = 23:30 CET   → 25 October (the day after the clocks went back)
+      2026-01-05 03:00 UTC = 04:00 CET   → 5 January
+    In UTC every one of them stays on its UTC day; in Los Angeles (UTC-8 in January, UTC-7 from
+    8 March) 2026-01-05 03:00 UTC is 19:00 on 4 January and the evenings stay on their day."""
+    ann = make_person("ann")
+    for month, day, hour, minute in ((1, 5, 3, 0), (3, 28, 22, 30), (3, 29, 22, 30),
+                                     (10, 24, 22, 30), (10, 25, 22, 30)):
+        make_opportunity(ann, created_at=datetime(2026, month, day, hour, minute, tzinfo=UTC))
+
+    assert created_days("Europe/Berlin") == [date(2026, 1, 5), date(2026, 3, 28),
+                                             date(2026, 3, 30), date(2026, 10, 25),
+                                             date(2026, 10, 25)]
+    assert created_days("UTC") == [date(2026, 1, 5), date(2026, 3, 28), date(2026, 3, 29),
+                                   date(2026, 10, 24), date(2026, 10, 25)]
+    assert created_days("America/Los_Angeles", batch_size=3) == [
+        date(2026, 1, 4), date(2026, 3, 28), date(2026, 3, 29), date(2026, 10, 24),
+        date(2026, 10, 25)]
