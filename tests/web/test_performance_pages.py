@@ -56,6 +56,26 @@ def test_company_view_has_every_rep_the_histogram_and_the_rollups(client_for, or
     assert re.search(r"eve — 6,000.00 USD subtree 4,440.50 USD 74.0%", page)
 
 
+def test_rollups_page_through_their_own_parameter(client_for, org, monkeypatch):
+    """Three managers by name (eve, max, mia), one per page: the roll-ups turn pages with
+    `rpage`, the people table (ann, bob, cat by attainment) with `page`, and the roll-ups'
+    links land on the roll-ups."""
+    monkeypatch.setattr("attain.web.performance_views.PAGE_SIZE", 1)
+    client = client_for(org["olga"])
+
+    first = client.get(f"/performance/?period={org.quarter.pk}")
+    later = client.get(f"/performance/?period={org.quarter.pk}&page=2&rpage=3")
+
+    people, rollups = words(first).split("Roll-ups through the hierarchy")
+    assert "eve — 6,000.00 USD" in rollups and "mia East" not in rollups
+    assert "Page 1 of 3 · 3 rows" in rollups and "Page 1 of 3 · 3 rows" in people
+    assert f"?period={org.quarter.pk}&amp;rpage=2#rollups" in first.content.decode()
+    people, rollups = words(later).split("Roll-ups through the hierarchy")
+    assert "mia East 5,000.00 USD team 4,000.50 USD 80.0%" in rollups and "eve —" not in rollups
+    assert "Page 3 of 3" in rollups
+    assert "Page 2 of 3" in people and " ann " in people and " bob " not in people
+
+
 def test_attainment_csv_and_band_filter_keep_the_url_filters(client_for, org):
     client = client_for(org["olga"])
 

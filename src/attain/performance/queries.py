@@ -522,13 +522,14 @@ def team_performance(user: Any, as_of: date, run: CalcRun | None, period: Period
 
 
 def manager_rollups(user: Any, as_of: date, run: CalcRun | None, period: Period | None
-                    ) -> list[ManagerPeriodPerformance]:
-    """Roll-ups of the managers `user` may see (a manager sees their own and their subtree's)."""
+                    ) -> QuerySet[ManagerPeriodPerformance]:
+    """Roll-ups of the managers `user` may see (a manager sees their own and their subtree's),
+    by manager name, as a query (a large organisation has thousands: pages read one page)."""
     if run is None or period is None:
-        return []
-    rows = (ManagerPeriodPerformance.objects.visible_to(user, as_of)
-            .filter(run=run, period=period).select_related("manager", "team"))
-    return sorted(rows, key=lambda r: (r.manager.name, r.manager_id))
+        return ManagerPeriodPerformance.objects.none()
+    return (ManagerPeriodPerformance.objects.visible_to(user, as_of)
+            .filter(run=run, period=period).select_related("manager", "team")
+            .order_by("manager__name", "manager_id"))
 
 
 def manager_rollup(user: Any, as_of: date, run: CalcRun | None, period: Period | None,
@@ -592,9 +593,9 @@ def attainment_trend(user: Any, as_of: date, run: CalcRun | None, period: Period
         return []
     periods = list(Period.objects.filter(kind=period.kind, start__lte=period.start)
                    .order_by("-start")[:count])[::-1]
-    rows = PersonPeriodPerformance.objects.filter(
-        run=run, period__in=periods,
-        person__in=Person.objects.visible_to(user, as_of).values("pk"))
+    rows = PersonPeriodPerformance.objects.filter(run=run, period__in=periods)
+    if visible_person_ids(user, as_of) is not None:
+        rows = rows.filter(person__in=Person.objects.visible_to(user, as_of).values("pk"))
     if team_id is not None:
         rows = rows.filter(team_id=team_id)
     if person_id is not None:

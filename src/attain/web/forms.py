@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from attain.crm.models import Stage
 from attain.people.models import Person
@@ -22,9 +24,28 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class FastSelect(forms.Select):
+    """A <select> written out in Python. Django renders every option through a template (about
+    0.1 ms each): a filter offering a large company's thousand teams or managers took a
+    dashboard most of its time. Same markup for flat choices; option groups are not supported."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
+               renderer: Any = None) -> str:
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "", "<option value=\"{}\"{}>{}</option>",
+            ((key, mark_safe(" selected") if str(key) in chosen else "", label)
+             for key, label in self.choices))
+        extra = mark_safe("".join(  # each piece escaped by format_html
+            format_html(" {}", key) if value is True else format_html(' {}="{}"', key, value)
+            for key, value in self.build_attrs(self.attrs, attrs).items()
+            if value is not False and value is not None))
+        return format_html("<select name=\"{}\"{}>{}</select>", name, extra, options)
+
+
 class _OwnerFilterForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=Person.objects.none(), required=False,
-                                   empty_label="Everyone I can see")
+                                   empty_label="Everyone I can see", widget=FastSelect)
 
     def __init__(self, data: Any, *, user: Any, as_of: date) -> None:
         super().__init__(data)

@@ -45,8 +45,11 @@ CHOICE_KINDS = (PeriodKind.QUARTER, PeriodKind.MONTH, PeriodKind.YEAR, PeriodKin
 PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest, rows: Sequence[Any] | QuerySet[Any]) -> Page[Any]:
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request: HttpRequest, rows: Sequence[Any] | QuerySet[Any],
+          param: str = "page") -> Page[Any]:
+    """The page of `rows` the query parameter `param` asks for (two tables on one page page
+    through their own parameters)."""
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get(param))
 
 
 def today() -> date:
@@ -140,7 +143,7 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponseBase:
                                          min_pct=low, max_pct=high)
     if wants_export(request) and request.GET.get("table") == "rollups":
         rolled = [] if team_id or period is None else perf.manager_rollups(
-            request.user, as_of, run, period)
+            request.user, as_of, run, period).iterator(2000)
         return export_response(
             request, f"attainment-rollups-{period.label if period else 'none'}",
             ["manager_id", "manager", "team", "quota", "quota_from", "bookings",
@@ -170,7 +173,8 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponseBase:
     trend = perf.attainment_trend(request.user, as_of, run, period, team_id=team_id)
     trend_links = [_page_url("performance-attainment", period=p.period.pk, team=team_id)
                    for p in trend]
-    rollups = [] if team_id else perf.manager_rollups(request.user, as_of, run, period)
+    rollups = None if team_id else _page(
+        request, perf.manager_rollups(request.user, as_of, run, period), param="rpage")
     context |= {
         "totals": totals,
         "page": (page := _page(request, shown)),
@@ -183,9 +187,10 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponseBase:
             [p.period.label for p in trend], ("Bookings", [p.bookings for p in trend]),
             ("Attainment", [p.attainment_pct for p in trend]), trend_links),
         "trend": list(zip(trend, trend_links, strict=True)),
+        "rollup_page": rollups,
         "rollups": [{"row": r, "link": links.person_url(r.manager_id, period.pk),
                      "bookings_link": links.bookings_url(start=period.start, end=period.end)}
-                    for r in rollups],
+                    for r in rollups or []],
         "bookings_link": links.bookings_url(start=period.start, end=period.end),
         "rollups_csv_url": _page_url("performance-attainment", period=period.pk, team=team_id,
                                      table="rollups", format="csv"),

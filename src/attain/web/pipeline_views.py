@@ -41,6 +41,7 @@ from attain.pipeline.metrics import (
 from attain.pipeline.models import ScopeKind
 from attain.web import charts, links
 from attain.web.exports import export_response, wants_export
+from attain.web.forms import FastSelect
 from attain.web.viewer import viewer_of
 
 WINLOSS_DIMENSIONS = (("loss_reason", "Loss reason"), ("source", "Source"),
@@ -61,14 +62,15 @@ class PipelineFilters(forms.Form):
     """`?period=&team=&person=&manager=&segment=&source=&product=` — one slice at a time."""
 
     period = forms.ModelChoiceField(queryset=Period.objects.none(), required=False,
-                                    empty_label=None, label="Period")
-    team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Team")
+                                    empty_label=None, label="Period", widget=FastSelect)
+    team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Team",
+                                  widget=FastSelect)
     person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                    label="Person")
+                                    label="Person", widget=FastSelect)
     manager = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    segment = forms.ChoiceField(required=False, label="Segment")
-    source = forms.ChoiceField(required=False, label="Source")
-    product = forms.ChoiceField(required=False, label="Product")
+    segment = forms.ChoiceField(required=False, label="Segment", widget=FastSelect)
+    source = forms.ChoiceField(required=False, label="Source", widget=FastSelect)
+    product = forms.ChoiceField(required=False, label="Product", widget=FastSelect)
 
     def __init__(self, data: Any, *, user: Any, as_of: date, run: Any) -> None:
         super().__init__(data)

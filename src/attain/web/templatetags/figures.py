@@ -40,3 +40,9 @@ def query_with(context: Any, **changes: Any) -> str:
         if value is not None and value != "":
             query[key] = value
     return "?" + query.urlencode() if query else "?"
+
+
+@register.simple_tag(takes_context=True)
+def query_page(context: Any, param: str, number: int) -> str:
+    """The current query string asking for page `number` through the parameter `param`."""
+    return str(query_with(context, **{param: number}))

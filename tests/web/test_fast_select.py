@@ -1,0 +1,36 @@
+"""FastSelect writes the markup Django's own Select renders (whitespace between tags aside)."""
+
+import re
+
+import pytest
+from django import forms
+
+from attain.web.forms import FastSelect
+
+CHOICES = [("", "Everyone"), (1, "Ann & Bob <Team>"), (2, 'Cat "the closer"'), (30, "Dan")]
+
+
+def tags(markup: str) -> str:
+    return re.sub(r">\s+<", "><", str(markup).strip())
+
+
+@pytest.mark.parametrize("value", [None, "", 2, "2", 30])
+def test_fast_select_renders_what_django_renders(value):
+    attrs = {"id": "id_owner", "required": True, "class": "filter"}
+    django_html = forms.Select(choices=CHOICES).render("owner", value, attrs)
+    fast_html = FastSelect(choices=CHOICES).render("owner", value, attrs)
+
+    assert tags(fast_html) == tags(django_html)
+    assert fast_html.count(" selected") == 1  # the empty choice when nothing is chosen
+
+
+def test_a_form_field_with_fast_select_keeps_its_bound_value():
+    class Form(forms.Form):
+        owner = forms.TypedChoiceField(choices=CHOICES, coerce=int, required=False,
+                                       widget=FastSelect)
+
+    markup = str(Form({"owner": "30"})["owner"])
+
+    assert '<option value="30" selected>Dan</option>' in markup
+    assert '<option value="1">Ann &amp; Bob &lt;Team&gt;</option>' in markup
+    assert markup.startswith('<select name="owner" id="id_owner">')
