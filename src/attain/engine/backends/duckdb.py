@@ -50,10 +50,15 @@ def _compiled_sql(backend: ibis.BaseBackend, expr: ir.Table) -> str:
 class DuckDBBackend(Backend):
     name = "duckdb"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, memory_limit_mb: int | None = None,
+                 temp_directory: str | None = None) -> None:
         self._ibis = ibis.duckdb.connect()
         if threads is not None:
             self._ibis.raw_sql(f"SET threads = {int(threads)}")
+        if memory_limit_mb is not None:
+            self._ibis.raw_sql(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+        if temp_directory is not None:
+            self._ibis.con.execute("SET temp_directory = $1", [temp_directory])
         self._bound: list[str] = []
 
     def _bind(self, name: str, data: pa.Table) -> ir.Table:
