@@ -465,12 +465,8 @@ def case_analytics(reps: int, requests: int = 20, warmup: int = 3) -> dict[str, 
     the same process on the same data, the bare engine scan of the runs' snapshot tables.
     Sizes: BENCH_ANALYTICS_REPS (reps), BENCH_ANALYTICS_REQUESTS (timed requests a page)."""
     setup_django()
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
     from attain.crm.models import Opportunity
     from attain.demo.generator import generate
-    from attain.demo.logins import ensure_demo_logins
     from attain.performance import engine_io as perf_io
     from attain.performance.actions import run_bookings_calculation, run_performance_analytics
     from attain.pipeline import engine_io as pipeline_io
@@ -500,6 +496,25 @@ def case_analytics(reps: int, requests: int = 20, warmup: int = 3) -> dict[str, 
         "scopes": pipeline_io.snapshot_scopes(as_of),
     }
     scan = _bare_scan(tables)
+    pages = dashboard_times(requests, warmup)
+    rows = sum(t.num_rows for t in tables.values())
+    return {"rows": opportunities, "seconds": seconds, "rows_per_s": opportunities / seconds,
+            "peak_rss_mb": peak_rss_mb(), "runs": runs, "pages": pages,
+            "scan": {"rows": rows, "seconds": scan, "rows_per_s": rows / scan,
+                     "peak_rss_mb": peak_rss_mb()}}
+
+
+def dashboard_times(requests: int = 20, warmup: int = 3) -> dict[str, dict[str, float]]:
+    """p50 and p95 server time of each dashboard for sales operations, a manager and a rep
+    (Django test client, warm), on the database as it is: `case_analytics` calls it after its
+    runs; `python -c "from bench.cases import dashboard_times; print(dashboard_times())"` with
+    DATABASE_URL set measures a database kept from an earlier case."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from attain.demo.logins import ensure_demo_logins
+
     ensure_demo_logins()  # users "ops", "manager", "rep" (see attain.demo.logins)
     pages: dict[str, dict[str, float]] = {}
     for role in ("ops", "manager", "rep"):
@@ -518,11 +533,7 @@ def case_analytics(reps: int, requests: int = 20, warmup: int = 3) -> dict[str, 
                 assert response.status_code == 200, url
             pages[f"{name} ({role})"] = {"p50_ms": round(_percentile(times, 0.5) * 1000, 1),
                                          "p95_ms": round(_percentile(times, 0.95) * 1000, 1)}
-    rows = sum(t.num_rows for t in tables.values())
-    return {"rows": opportunities, "seconds": seconds, "rows_per_s": opportunities / seconds,
-            "peak_rss_mb": peak_rss_mb(), "runs": runs, "pages": pages,
-            "scan": {"rows": rows, "seconds": scan, "rows_per_s": rows / scan,
-                     "peak_rss_mb": peak_rss_mb()}}
+    return pages
 
 
 # --- compensation: a full period run against the bare pass and a row-by-row reference ---------

@@ -1,4 +1,5 @@
-"""FastSelect writes the markup Django's own Select renders (whitespace between tags aside)."""
+"""FastSelect writes the markup Django's own Select renders (whitespace between tags aside); the
+options tag writes a list of objects as options."""
 
 import re
 
@@ -34,3 +35,22 @@ def test_a_form_field_with_fast_select_keeps_its_bound_value():
     assert '<option value="30" selected>Dan</option>' in markup
     assert '<option value="1">Ann &amp; Bob &lt;Team&gt;</option>' in markup
     assert markup.startswith('<select name="owner" id="id_owner">')
+
+
+def test_the_options_tag_writes_one_option_per_object_with_the_chosen_one_selected():
+    from django.template import Context, Template
+
+    class Team:
+        def __init__(self, pk, name):
+            self.pk, self.name = pk, name
+
+        def __str__(self):
+            return self.name
+
+    teams = [Team(1, "East & <North>"), Team(2, "West")]
+    template = Template("{% load figures %}{% options teams team %}")
+
+    assert template.render(Context({"teams": teams, "team": teams[1]})) == (
+        '<option value="1">East &amp; &lt;North&gt;</option>'
+        '<option value="2" selected>West</option>')
+    assert " selected" not in template.render(Context({"teams": teams, "team": None}))

@@ -46,3 +46,16 @@ def query_with(context: Any, **changes: Any) -> str:
 def query_page(context: Any, param: str, number: int) -> str:
     """The current query string asking for page `number` through the parameter `param`."""
     return str(query_with(context, **{param: number}))
+
+
+@register.simple_tag
+def options(items: Any, chosen: Any = None) -> Any:
+    """`{% options teams team %}`: an <option> per object (its pk and str), `chosen` selected;
+    written in Python, as a company's thousand teams would take a template loop 50 ms."""
+    from django.utils.html import format_html_join
+    from django.utils.safestring import mark_safe
+
+    chosen_pk = getattr(chosen, "pk", None)
+    return format_html_join("", "<option value=\"{}\"{}>{}</option>", (
+        (item.pk, mark_safe(" selected") if chosen_pk is not None and item.pk == chosen_pk
+         else "", str(item)) for item in items))
