@@ -51,3 +51,46 @@ def test_instants_become_the_company_calendar_day_across_daylight_saving():
     assert created_days("America/Los_Angeles", batch_size=3) == [
         date(2026, 1, 4), date(2026, 3, 28), date(2026, 3, 29), date(2026, 10, 24),
         date(2026, 10, 25)]
+
+
+MIXED = LogicalTable("mixed", pa.schema([
+    pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string()),
+    pa.field("source", pa.string()), pa.field("owner_id", pa.int64()),
+    pa.field("amount", pa.decimal128(18, 2)), pa.field("is_won", pa.bool_()),
+    pa.field("close_date", pa.date32())]), key=("id",))
+
+
+def test_text_nulls_booleans_decimals_and_dates_keep_their_values():
+    """Whatever the database (CSV through COPY on PostgreSQL, the cursor on SQLite): a name
+    with a comma, quotes and a line break stays whole; an empty text stays empty (not null);
+    a null owner and a null amount stay null; booleans and exact decimals keep their values."""
+    from attain.core.engine_io import as_text
+    from tests.factories import make_stage
+
+    ann = make_person("ann")
+    won = make_stage()
+    first = make_opportunity(ann, "1234.56", name='Acme, "the big one"\nphase 2',
+                             source="", stage=won, is_won=True, close_date=date(2026, 2, 28))
+    second = make_opportunity(None, "0.01", name="", source="Web",
+                              stage=make_stage("Prospecting", 1, won=False, probability="10"),
+                              close_date=date(2026, 3, 1))
+    second.amount = None
+    second.save()
+    rows = Opportunity.objects.order_by("id").values_list(
+        "id", "name", "source", "owner_id", as_text("amount"), "is_won", "close_date")
+
+    table = snapshot(rows, MIXED, batch_size=1)
+
+    assert table.to_pylist() == [
+        {"id": first.pk, "name": 'Acme, "the big one"\nphase 2', "source": "",
+         "owner_id": ann.pk, "amount": first.amount, "is_won": True,
+         "close_date": date(2026, 2, 28)},
+        {"id": second.pk, "name": "", "source": "Web", "owner_id": None, "amount": None,
+         "is_won": False, "close_date": date(2026, 3, 1)}]
+    assert len(table.to_batches()) == 2
+
+
+def test_an_empty_query_gives_an_empty_table_of_the_schema():
+    table = snapshot(Opportunity.objects.values_list("id", "created_at"), DAYS)
+
+    assert table.num_rows == 0 and table.schema.equals(DAYS.schema)
