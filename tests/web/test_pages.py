@@ -150,6 +150,22 @@ def test_opportunity_list_filters_by_stage_and_status(client_for, org):
     assert "6,700.00 USD" in page  # 5,000.00 + 800.00 + 900.00
 
 
+def test_a_large_companys_owner_filter_offers_managers_and_the_owner_asked_for(
+        client_for, org, monkeypatch):
+    """With more visible people than the filter lists (here 1), only the managers (max, mia)
+    and the owner asked for (ann) are options, and filtering by that owner still works."""
+    monkeypatch.setattr("attain.web.forms.PERSON_CHOICES", 1)
+    response = client_for(org["olga"]).get(f"/opportunities/?owner={org['ann'].pk}")
+
+    body = response.content.decode()
+    owner_select = body.split('<select name="owner"')[1].split("</select>")[0]
+    names = re.findall(r'<option value="\d+"(?: selected)?>([^<]+)</option>', owner_select)
+    assert sorted(names) == ["ann", "max", "mia"]
+    assert f'<option value="{org["ann"].pk}" selected>ann</option>' in owner_select
+    assert "Managers only" in body
+    assert "bob" not in text(response).split("Apply")[1]  # only ann's deals are listed
+
+
 def test_opportunity_list_shows_a_rep_only_their_own(client_for, org):
     page = text(client_for(org["ann"]).get("/opportunities/"))
     assert "Beta expansion" in page and "Bob deal" not in page

@@ -6,11 +6,12 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from attain.crm.models import Stage
-from attain.people.models import Person
+from attain.people.models import Person, Role
 
 STATUS_CHOICES = [("", "Any status"), ("open", "Open"), ("closed", "Closed"), ("won", "Won"),
                   ("lost", "Lost")]
@@ -43,6 +44,12 @@ class FastSelect(forms.Select):
         return format_html("<select name=\"{}\"{}>{}</select>", name, extra, options)
 
 
+# At most this many people in a person filter: past it (a company of thousands of reps, a list
+# nobody scrolls) the filter offers the managers and the person asked for, and a rep is reached
+# through their team, their manager or the links on every figure.
+PERSON_CHOICES = 300
+
+
 class _OwnerFilterForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=Person.objects.none(), required=False,
                                    empty_label="Everyone I can see", widget=FastSelect)
@@ -51,7 +58,13 @@ class _OwnerFilterForm(forms.Form):
         super().__init__(data)
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
-        owner.queryset = Person.objects.visible_to(user, as_of).order_by("name")
+        people = Person.objects.visible_to(user, as_of)
+        if people.count() > PERSON_CHOICES:
+            asked = str((data or {}).get("owner", ""))
+            people = people.filter(Q(role=Role.MANAGER)
+                                   | Q(pk=int(asked) if asked.isdigit() else None))
+            owner.help_text = "Managers only: open a rep's deals from their figures."
+        owner.queryset = people.order_by("name")
 
     def owner_id(self) -> int | None:
         owner = self.cleaned_data.get("owner")

@@ -41,7 +41,7 @@ from attain.pipeline.metrics import (
 from attain.pipeline.models import ScopeKind
 from attain.web import charts, links
 from attain.web.exports import export_response, wants_export
-from attain.web.forms import FastSelect
+from attain.web.forms import PERSON_CHOICES, FastSelect
 from attain.web.viewer import viewer_of
 
 WINLOSS_DIMENSIONS = (("loss_reason", "Loss reason"), ("source", "Source"),
@@ -51,7 +51,6 @@ SEGMENT_LABELS = dict(Segment.choices)
 # Win/loss dimensions the opportunities list can filter on (a drill-down keeps the value).
 DRILLABLE = ("source", "segment", "product")
 HEATMAP_ROWS = 40
-PERSON_CHOICES = 300  # at most this many people in the person filter (see PipelineFilters)
 
 
 def today() -> date:
