@@ -94,3 +94,25 @@ def test_an_empty_query_gives_an_empty_table_of_the_schema():
     table = snapshot(Opportunity.objects.values_list("id", "created_at"), DAYS)
 
     assert table.num_rows == 0 and table.schema.equals(DAYS.schema)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_bulk_write_postgresql_gets_fresh_statistics():
+    """`refresh_statistics` outside a transaction: PostgreSQL vacuums and analyzes the table at
+    once (so a fresh run's rows are planned with real counts); SQLite is left alone."""
+    from django.db import connection
+
+    from attain.core.bulk_write import refresh_statistics
+    from attain.people.models import Person
+
+    make_person("ann")
+    refresh_statistics([Person])
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL "
+                       "FROM pg_stat_user_tables WHERE relname = %s", ["people_person"])
+        assert cursor.fetchone() == (True, True)

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods, fiscal_calendar
-from attain.core.bulk_write import write_arrow
+from attain.core.bulk_write import refresh_statistics, write_arrow
 from attain.core.engine_io import (
     RunClock,
     as_text,
@@ -371,6 +371,10 @@ def derive_and_rank(engine: Any, results: dict[str, pa.Table], inputs: dict[str,
     }
 
 
+PERFORMANCE_RESULTS = (PersonPeriodPerformance, TeamPeriodPerformance, ManagerPeriodPerformance,
+                       PersonStageConversion, PerformanceMedian, BookingsBreakdown)
+
+
 def _store_performance(run: CalcRun, results: dict[str, pa.Table], currency: str) -> int:
     """Write every result table of `run` (with its ratios and ranks, `derive_and_rank`) through
     the fast write path (`core.bulk_write.write_arrow`); returns the row count."""
@@ -452,6 +456,7 @@ def run_performance(requested_by: Any = None, backend: str | None = None, *,
                 run.timings = watch.timings()
                 finish_run(run, CalcRun.Status.SUCCEEDED,
                            ["inputs_hash", "input_rows", "output_rows", "timings"])
+            refresh_statistics(PERFORMANCE_RESULTS)
 
         watch.time("store", store)
         run.timings = watch.timings()

@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attain.core.actions import ensure_periods
-from attain.core.bulk_write import write_arrow
+from attain.core.bulk_write import refresh_statistics, write_arrow
 from attain.core.engine_io import (
     RunClock,
     as_text,
@@ -225,6 +225,10 @@ def _store(model: type[models.Model], run: CalcRun, table: pa.Table,
     return write_arrow(model, table, {"run_id": run.pk, **(extra or {})})
 
 
+PIPELINE_RESULTS = (PipelineFacts, PipelineStageFacts, PipelineFlow, PipelineBreakdown,
+                    PipelineBottleneck)
+
+
 def store_results(run: CalcRun, results: PipelineResults, currency: str) -> int:
     money = {"currency": currency}
     return (_store(PipelineFacts, run, results.facts, money)
@@ -295,6 +299,7 @@ def run_pipeline_analytics(requested_by: Any = None, backend: str | None = None,
                 run.timings = clock.timings()
                 finish_run(run, CalcRun.Status.SUCCEEDED,
                            ["inputs_hash", "input_rows", "output_rows", "timings"])
+            refresh_statistics(PIPELINE_RESULTS)
 
         clock.time("store", store)
         run.timings = clock.timings()
