@@ -108,11 +108,15 @@ class TableWriter:
                 ", ".join(quote(column) for column in self.columns))
 
     def _write_sqlite(self, connection: Any, rows: Iterable[Row]) -> None:
-        table, columns = self._table_and_columns(connection)
-        marks = ", ".join("?" * len(self.columns))
         converters = self._sqlite_converters(connection)
         if converters:
             rows = (_convert(row, converters) for row in rows)
+        self._insert_sqlite(connection, rows)
+
+    def _insert_sqlite(self, connection: Any, rows: Iterable[Row]) -> None:
+        """One executemany of rows already in the form SQLite stores."""
+        table, columns = self._table_and_columns(connection)
+        marks = ", ".join("?" * len(self.columns))
         connection.connection.executemany(
             f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
@@ -332,8 +336,9 @@ def write_arrow(model: type[models.Model], table: Any, constants: dict[str, Any]
         return count
 
     stored = _sqlite_datetime(connection.timezone)
-    fixed = _convert(list(constants.values()), TableWriter(
-        model, list(constants), using)._sqlite_converters(connection))
+    fixed = _convert(list(constants.values()), [
+        (index, convert) for index, convert in writer._sqlite_converters(connection)
+        if index < len(constants)])
 
     def values(column: Any) -> list[Any]:
         """A column as the values Django's SQLite backend stores: decimals and dates as their
@@ -349,10 +354,7 @@ def write_arrow(model: type[models.Model], table: Any, constants: dict[str, Any]
             yield from zip(*([value] * batch.num_rows for value in fixed),
                            *(values(column) for column in batch.columns), strict=True)
 
-    quoted, columns = writer._table_and_columns(connection)
-    marks = ", ".join("?" * len(names))
-    connection.connection.executemany(f"INSERT INTO {quoted} ({columns}) VALUES ({marks})",
-                                      rows())
+    writer._insert_sqlite(connection, rows())
     return count
 
 

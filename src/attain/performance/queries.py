@@ -622,15 +622,15 @@ def monthly_bookings_by_person(run: CalcRun | None, person_ids: Iterable[int], e
     result = {pid: [ZERO] * months for pid in ids}
     if run is None or not ids:
         return result
-    # the months' ids first: the rows are then read through the (run, period, person) index
-    index = dict(Period.objects.filter(kind=PeriodKind.MONTH.value, start__in=starts)
-                 .values_list("pk", "start"))
-    position = {start: i for i, start in enumerate(starts)}
+    # the months' ids first (each with its place in the line): the rows are then read through
+    # the (run, period, person) index
+    slot = {pk: starts.index(start) for pk, start in Period.objects.filter(
+        kind=PeriodKind.MONTH.value, start__in=starts).values_list("pk", "start")}
     rows = PersonPeriodPerformance.objects.filter(
-        run=run, period_id__in=list(index), person_id__in=ids).values_list(
+        run=run, period_id__in=list(slot), person_id__in=ids).values_list(
         "person_id", "period_id", "bookings")
     for pid, period_id, amount in rows:
-        result[pid][position[index[period_id]]] = amount
+        result[pid][slot[period_id]] = amount
     return result
 
 

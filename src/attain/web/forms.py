@@ -25,6 +25,14 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def option_tags(choices: Any, chosen: set[str]) -> str:
+    """`<option>`s of (value, label) pairs, those whose value is in `chosen` selected."""
+    return format_html_join(
+        "", "<option value=\"{}\"{}>{}</option>",
+        ((key, mark_safe(" selected") if str(key) in chosen else "", label)
+         for key, label in choices))
+
+
 class FastSelect(forms.Select):
     """A <select> written out in Python. Django renders every option through a template (about
     0.1 ms each): a filter offering a large company's thousand teams or managers took a
@@ -32,11 +40,7 @@ class FastSelect(forms.Select):
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
                renderer: Any = None) -> str:
-        chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "", "<option value=\"{}\"{}>{}</option>",
-            ((key, mark_safe(" selected") if str(key) in chosen else "", label)
-             for key, label in self.choices))
+        options = option_tags(self.choices, {str(v) for v in self.format_value(value)})
         extra = mark_safe("".join(  # each piece escaped by format_html
             format_html(" {}", key) if value is True else format_html(' {}="{}"', key, value)
             for key, value in self.build_attrs(self.attrs, attrs).items()

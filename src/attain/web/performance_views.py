@@ -47,8 +47,8 @@ PAGE_SIZE = 50
 
 def _page(request: HttpRequest, rows: Sequence[Any] | QuerySet[Any],
           param: str = "page") -> Page[Any]:
-    """The page of `rows` the query parameter `param` asks for (two tables on one page page
-    through their own parameters)."""
+    """The page of `rows` that the query parameter `param` asks for (each table of a page
+    turns its pages with its own parameter)."""
     return Paginator(rows, PAGE_SIZE).get_page(request.GET.get(param))
 
 
