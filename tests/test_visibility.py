@@ -54,3 +54,36 @@ def test_ops_sees_everyone(org):
 def test_user_without_person_sees_nothing(db):
     stranger = get_user_model().objects.create_user(username="stranger", password="x")
     assert names(stranger, date(2026, 8, 1)) == []
+
+
+def test_subtree_spans_follow_the_reporting_lines_day_by_day(org):
+    """vp's subtree over Q2 and Q3 2026: everyone all along (b moves from m1 to m2, both under vp);
+    m1's: a all along, b only until 2026-07-01 (excluded), m1 itself all along."""
+    from attain.people.visibility import subtree_spans
+
+    start, end = date(2026, 4, 1), date(2026, 10, 1)
+    whole = [(start, end)]
+    ids = {p.pk: name for name, p in org.items()}
+    vp = {ids[pid]: ranges for pid, ranges in subtree_spans(org["vp"].pk, start, end).items()}
+    assert vp == {"vp": whole, "m1": whole, "m2": whole, "a": whole, "b": whole, "c": whole}
+    m1 = {ids[pid]: ranges for pid, ranges in subtree_spans(org["m1"].pk, start, end).items()}
+    assert m1 == {"m1": whole, "a": whole, "b": [(start, date(2026, 7, 1))]}
+    m2 = {ids[pid]: ranges for pid, ranges in subtree_spans(org["m2"].pk, start, end).items()}
+    assert m2 == {"m2": whole, "c": whole, "b": [(date(2026, 7, 1), end)]}
+    # one level only: vp's direct reports, not theirs
+    direct = subtree_spans(org["vp"].pk, start, end, depth=1)
+    assert sorted(ids[pid] for pid in direct) == ["m1", "m2", "vp"]
+    # a rep without reports: themselves only
+    assert subtree_spans(org["a"].pk, start, end) == {org["a"].pk: whole}
+
+
+def test_subtree_spans_of_someone_who_returns_are_two_ranges(org):
+    """c leaves m2 on 2026-05-01 and comes back on 2026-06-01: two ranges in Q2."""
+    from attain.people.visibility import subtree_spans
+
+    ReportingLine.objects.filter(person=org["c"]).update(valid_to=date(2026, 5, 1))
+    line(org["c"], None, date(2026, 5, 1), date(2026, 6, 1))
+    line(org["c"], org["m2"], date(2026, 6, 1))
+    spans = subtree_spans(org["m2"].pk, date(2026, 4, 1), date(2026, 7, 1))
+    assert spans[org["c"].pk] == [(date(2026, 4, 1), date(2026, 5, 1)),
+                                  (date(2026, 6, 1), date(2026, 7, 1))]

@@ -299,3 +299,34 @@ def test_leaderboard_pages_match_the_whole_leaderboard(org, names_for_everyone):
                                   page_number=1, page_size=50)
     assert [(e.name, e.rank, e.movement) for e in first["entries"]] == [
         ("bob", 1, 2), ("ann", 2, 0), ("cat", 3, -2)]
+
+
+def test_a_rollups_bookings_open_the_bookings_it_credits_on_their_booking_days(client_for, org):
+    """On the second month's first day bob moves from mia to max and cat from max to mia.
+    Bookings count for the manager above their owner on the booking day: mia's roll-up keeps
+    ann's 1,200.00 and 300.50 (bob's 2,500.00 is booked after his move, cat's 400.00 EUR
+    before hers); max's gets cat's 440.00 USD and bob's 2,500.00 = 2,940.00. The roll-up's
+    link lists exactly those order lines."""
+    from attain.people.models import ReportingLine
+    from attain.performance.actions import run_performance_analytics
+    from attain.performance.models import ManagerPeriodPerformance
+    from tests.factories import make_line
+
+    moved_on = org.base.months[1].start
+    for who, new_boss in (("bob", "max"), ("cat", "mia")):
+        ReportingLine.objects.filter(person=org[who]).update(valid_to=moved_on)
+        make_line(org[who], org[new_boss], moved_on)
+    run = run_performance_analytics(None, "duckdb")
+    client = client_for(org["olga"])
+    page = client.get(f"/performance/?period={org.quarter.pk}").content.decode()
+    rollups = {r.manager.name: r for r in ManagerPeriodPerformance.objects.filter(
+        run=run, period=org.quarter).select_related("manager")}
+    assert (rollups["mia"].bookings, rollups["mia"].booking_count) == (Decimal("1500.50"), 2)
+    assert (rollups["max"].bookings, rollups["max"].booking_count) == (Decimal("2940.00"), 2)
+    for manager, owners in (("mia", ["ann", "ann"]), ("max", ["cat", "bob"])):
+        link = html.unescape(re.search(
+            rf'href="(/bookings/\?[^"]*manager={org[manager].pk}[^"]*)"', page).group(1))
+        listed = client.get(link)
+        assert f"Credited to {manager}" in words(listed)
+        exported = csv_rows(client.get(link + "&format=csv"))
+        assert [r["owner"] for r in exported] == owners, manager

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from attain.core.money import round_money
 from attain.crm.models import Account, Booking, ExchangeRate, Opportunity, StageChange
+from attain.engine.calculations.performance import MAX_DEPTH as ROLLUP_DEPTH
+from attain.people.visibility import subtree_spans
 
 # Orderings the API accepts for opportunities (a leading "-" is descending); id breaks ties.
 OPPORTUNITY_ORDERINGS = ("close_date", "amount", "created_at", "name", "id")
@@ -109,11 +112,15 @@ def opportunity_stage_history(
 def bookings(
     user: Any, as_of: date, *, owner_id: int | None = None, opportunity_id: int | None = None,
     booked_from: date | None = None, booked_to: date | None = None,
-    currency: str | None = None,
+    currency: str | None = None, manager_id: int | None = None,
 ) -> QuerySet[Booking]:
-    """The bookings `user` may see on `as_of`; `booked_from <= booked_on < booked_to`."""
+    """The bookings `user` may see on `as_of`; `booked_from <= booked_on < booked_to`.
+    `manager_id` keeps the bookings that manager's roll-up credits: the owner was in their
+    subtree (effective-dated reporting lines) on the booking day, or is the manager."""
     rows: QuerySet[Booking] = Booking.objects.visible_to(user, as_of).select_related(
         "owner", "team", "product")
+    if manager_id is not None:
+        rows = rows.filter(_credited_to_manager(rows, manager_id, booked_from, booked_to))
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
     if opportunity_id is not None:
@@ -125,6 +132,28 @@ def bookings(
     if currency:
         rows = rows.filter(currency=currency.upper())
     return rows.order_by("booked_on", "id")
+
+
+def _credited_to_manager(rows: QuerySet[Booking], manager_id: int, booked_from: date | None,
+                         booked_to: date | None) -> Q:
+    """The condition "booked while the owner was in `manager_id`'s subtree" over the days
+    asked (or the days `rows` were booked on): one `owner in (…) and day in [from, to)` term per
+    distinct day range, as `people.visibility.subtree_spans` gives them."""
+    if booked_from is None or booked_to is None:
+        first_last = rows.aggregate(first=Min("booked_on"), last=Max("booked_on"))
+        if first_last["first"] is None:
+            return Q(pk__in=[])
+        booked_from = booked_from or first_last["first"]
+        booked_to = booked_to or first_last["last"] + timedelta(days=1)
+    owners_by_range: dict[tuple[date, date], list[int]] = defaultdict(list)
+    spans = subtree_spans(manager_id, booked_from, booked_to, depth=ROLLUP_DEPTH)
+    for person_id, ranges in spans.items():
+        for day_range in ranges:
+            owners_by_range[day_range].append(person_id)
+    condition = Q(pk__in=[])
+    for (start, end), owners in owners_by_range.items():
+        condition |= Q(owner_id__in=owners, booked_on__gte=start, booked_on__lt=end)
+    return condition
 
 
 def booking(user: Any, as_of: date, booking_id: int) -> Booking | None:

@@ -49,6 +49,46 @@ def subtree_ids(root_id: int, as_of: date) -> set[int]:
     return seen
 
 
+def subtree_spans(root_id: int, start: date, end: date, *, depth: int | None = None
+                  ) -> dict[int, list[tuple[date, date]]]:
+    """Who was in `root_id`'s subtree on the days of [start, end): per person, the half-open
+    day ranges they reported to `root_id` (directly or through at most `depth` managers), as
+    the effective-dated reporting lines say; `root_id` itself for the whole range. A manager's
+    roll-up credits a booking whose owner is in the subtree on its booking day."""
+    from attain.people.models import ReportingLine
+
+    lines = list(ReportingLine.objects.filter(valid_from__lt=end, manager__isnull=False)
+                 .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+                 .values_list("person_id", "manager_id", "valid_from", "valid_to"))
+    reports: dict[int, list[tuple[int, date, date | None]]] = defaultdict(list)
+    for person_id, manager_id, valid_from, valid_to in lines:
+        reports[manager_id].append((person_id, valid_from, valid_to))
+    # the subtree changes only where a line starts or ends: one walk per stretch between them
+    cuts = sorted({start} | {day for _, _, valid_from, valid_to in lines
+                             for day in (valid_from, valid_to)
+                             if day is not None and start < day < end})
+    spans: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for day, until in zip(cuts, [*cuts[1:], end], strict=True):
+        members, frontier, level = {root_id}, [root_id], 0
+        while frontier and (depth is None or level < depth):
+            level += 1
+            below = []
+            for manager_id in frontier:
+                for person_id, valid_from, valid_to in reports.get(manager_id, ()):
+                    if (valid_from <= day and (valid_to is None or valid_to > day)
+                            and person_id not in members):
+                        members.add(person_id)
+                        below.append(person_id)
+            frontier = below
+        for person_id in members:
+            ranges = spans[person_id]
+            if ranges and ranges[-1][1] == day:
+                ranges[-1] = (ranges[-1][0], until)
+            else:
+                ranges.append((day, until))
+    return dict(spans)
+
+
 def visible_person_ids(user: Any, as_of: date | None = None) -> set[int] | None:
     """The ids of the people `user` may see on `as_of`; None means everyone."""
     from attain.people.models import COMPANY_WIDE_ROLES, Person, Role

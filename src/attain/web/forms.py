@@ -127,9 +127,11 @@ class OpportunityFilters(_OwnerFilterForm):
 
 
 class BookingFilters(_OwnerFilterForm):
-    """`?owner=&from=&to=&currency=`; `to` is excluded."""
+    """`?owner=&from=&to=&currency=`; `to` is excluded. A manager's roll-up links with
+    `manager=`: the bookings credited to it (owner in the subtree on the booking day)."""
 
     currency = forms.CharField(required=False, max_length=3)
+    manager = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Any, *, user: Any, as_of: date) -> None:
         super().__init__(data, user=user, as_of=as_of)
@@ -144,5 +146,6 @@ class BookingFilters(_OwnerFilterForm):
         """Keyword arguments for `crm.queries.bookings`."""
         data = self.cleaned_data
         return {"owner_id": self.owner_id(), "booked_from": data.get("from"),
-                "booked_to": data.get("to"), "currency": data.get("currency") or None}
+                "booked_to": data.get("to"), "currency": data.get("currency") or None,
+                "manager_id": data.get("manager")}
 

@@ -18,11 +18,14 @@ def person_url(person_id: int, period_id: int | None = None) -> str:
 
 
 def bookings_url(*, owner: int | None = None, start: date | None = None,
-                 end: date | None = None, currency: str | None = None) -> str:
-    """Order lines booked in [start, end) (`to` is excluded)."""
+                 end: date | None = None, currency: str | None = None,
+                 manager: int | None = None) -> str:
+    """Order lines booked in [start, end) (`to` is excluded); with `manager`, those credited
+    to that manager's roll-up."""
     return _with_query(reverse("bookings"), owner=owner,
                        **{"from": start.isoformat() if start else None,
-                          "to": end.isoformat() if end else None}, currency=currency)
+                          "to": end.isoformat() if end else None}, currency=currency,
+                       manager=manager)
 
 
 def opportunities_url(*, owner: int | None = None, stage: str | None = None,

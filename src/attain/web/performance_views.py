@@ -189,7 +189,8 @@ def attainment_dashboard(request: HttpRequest) -> HttpResponseBase:
         "trend": list(zip(trend, trend_links, strict=True)),
         "rollup_page": rollups,
         "rollups": [{"row": r, "link": links.person_url(r.manager_id, period.pk),
-                     "bookings_link": links.bookings_url(start=period.start, end=period.end)}
+                     "bookings_link": links.bookings_url(manager=r.manager_id,
+                                                         start=period.start, end=period.end)}
                     for r in rollups or []],
         "bookings_link": links.bookings_url(start=period.start, end=period.end),
         "rollups_csv_url": _page_url("performance-attainment", period=period.pk, team=team_id,

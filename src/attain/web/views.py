@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from attain.core.models import Period
 from attain.core.periods import FiscalSpan, PeriodKind
 from attain.crm import queries as crm_queries
+from attain.people import queries as people_queries
 from attain.people.models import Person
 from attain.performance import queries as perf
 from attain.pipeline import queries as pipeline_queries
@@ -172,8 +173,11 @@ def booking_list(request: HttpRequest) -> HttpResponseBase:
             rows = perf.bookings_of(rows, dimension, request.GET[dimension])
     if wants_export(request):
         return _bookings_export(request, "bookings", rows)
+    manager_id = form.cleaned_data.get("manager") if form.is_valid() else None
     return render(request, "web/booking_list.html", {
         "form": form, "page": _page(request, rows.select_related("opportunity")),
+        "rollup_of": people_queries.person(request.user, as_of, manager_id)
+        if manager_id is not None else None,
         "csv_url": csv_url(request), "totals": crm_queries.totals_by_currency(rows),
     })
 
