@@ -37,20 +37,20 @@ def test_a_form_field_with_fast_select_keeps_its_bound_value():
     assert markup.startswith('<select name="owner" id="id_owner">')
 
 
-def test_the_options_tag_writes_one_option_per_object_with_the_chosen_one_selected():
+def test_the_options_tag_writes_one_option_per_pair_with_the_chosen_one_selected():
+    """(id, name) pairs in, the chosen object's id selected; names escaped ("East & <North>"
+    by hand: &amp; &lt; &gt;), text already marked safe left as it is."""
     from django.template import Context, Template
+    from django.utils.safestring import mark_safe
 
     class Team:
-        def __init__(self, pk, name):
-            self.pk, self.name = pk, name
+        pk = 2
 
-        def __str__(self):
-            return self.name
-
-    teams = [Team(1, "East & <North>"), Team(2, "West")]
+    teams = [(1, "East & <North>"), (2, "West"), (3, mark_safe("<b>South</b>"))]
     template = Template("{% load figures %}{% options teams team %}")
 
-    assert template.render(Context({"teams": teams, "team": teams[1]})) == (
+    assert template.render(Context({"teams": teams, "team": Team()})) == (
         '<option value="1">East &amp; &lt;North&gt;</option>'
-        '<option value="2" selected>West</option>')
+        '<option value="2" selected>West</option>'
+        '<option value="3"><b>South</b></option>')
     assert " selected" not in template.render(Context({"teams": teams, "team": None}))

@@ -64,7 +64,7 @@ from tqdm import tqdm
 
 from attain.core.actions import ensure_periods, fiscal_calendar
 from attain.core.audit import record_event
-from attain.core.bulk_write import IdAllocator, TableWriter, reset_sequences
+from attain.core.bulk_write import IdAllocator, TableWriter, refresh_statistics, reset_sequences
 from attain.core.periods import FiscalCalendarRules, add_months
 from attain.crm.models import (
     Account,
@@ -293,6 +293,9 @@ def generate(
         # Rows were written with explicit ids: move PostgreSQL's sequences past them, also
         # after a failure (the slices committed before it keep their ids).
         reset_sequences(FAST_WRITTEN_MODELS)
+    # the planner's statistics of every table the organisation filled (PostgreSQL)
+    refresh_statistics((*FAST_WRITTEN_MODELS, Person, ReportingLine, Team, Region, Product,
+                        ExchangeRate), vacuum=False)
     record_event(None, "generate_demo_organisation", object_type="demo.organisation",
                  after={k: v for k, v in summary.counts().items()}
                  | {"scale": str(scale), "seed": seed, "end": summary.end.isoformat(),

@@ -25,15 +25,19 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from attain.core.audit import model_state, record_event
+from attain.core.bulk_write import refresh_statistics
 from attain.core.errors import ActionError, acting_user
 from attain.ingest import loading, queries
+from attain.ingest.entities import ENTITIES
 from attain.ingest.mappings import MappingError, from_definition
 from attain.ingest.models import ImportJob, MappingProfile
 from attain.ingest.parsing import DateOrder
 from attain.ingest.reading import FileRefused, check_upload_size, open_table
+from attain.people.models import ReportingLine
 
 OPTION_NAMES = ("sheet", "date_order", "decimal_separator", "currency", "exported_at")
 PROGRESS_EVERY_SECONDS = 0.5
@@ -243,6 +247,7 @@ def run_import(job: ImportJob, *, progress: Callable[[str, int, int], None] | No
             _reject(job, rejected.outcome, log, report_name)
             return job
         if _changed_anything(written.counts):
+            refresh_statistics(_written_models(written.counts), vacuum=False)
             _save(job, follow_up=refresh_after_import(job.requested_by, job))
     except (FileRefused, MappingError, loading.ImportRefused) as error:
         log.close()
@@ -261,6 +266,15 @@ def run_import(job: ImportJob, *, progress: Callable[[str, int, int], None] | No
 
 def _changed_anything(counts: dict[str, dict[str, int]]) -> bool:
     return any(c.get("created") or c.get("updated") for c in counts.values())
+
+
+def _written_models(counts: dict[str, dict[str, int]]) -> list[type[Model]]:
+    """The tables an import created or updated rows in (counted per entity, and for the stage
+    changes and reporting lines written on the way), for the planner's statistics."""
+    tables: dict[str, type[Model]] = {name: e.model for name, e in ENTITIES.items()}
+    tables["reporting_line"] = ReportingLine
+    return [tables[name] for name, c in counts.items()
+            if name in tables and (c.get("created") or c.get("updated"))]
 
 
 def _summary(counts: dict[str, dict[str, int]]) -> str:

@@ -178,7 +178,9 @@ class PersonPeriodPerformance(_Measures):
 
     class Meta:
         # the second index covers the trend's and the totals' sums (an index-only scan: the
-        # rows are wide, and reading them was most of a 10,000-rep dashboard's time)
+        # rows are wide, and reading them was most of a 10,000-rep dashboard's time). The
+        # people table's order (queries.ATTAINMENT_ORDER) has its own index, written per
+        # database by migration 0006 (SQLite refuses NULLS LAST in an index, and needs none).
         indexes = [models.Index(fields=["run", "period", "team"]),
                    models.Index(fields=["run", "period", "person", "team", "quota", "bookings"],
                                 name="person_performance_sums")]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from html import escape as html_escape
 from typing import Any
 
 from django import forms
 from django.db.models import Q
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from attain.crm.models import Stage
@@ -25,12 +26,17 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def _escaped(value: Any) -> str:
+    """Django's `conditional_escape` (safe text as it is, the rest through `html.escape`)
+    without its per-call lazy wrapping: a thousand options took 10 ms."""
+    return value.__html__() if hasattr(value, "__html__") else html_escape(str(value))
+
+
 def option_tags(choices: Any, chosen: set[str]) -> str:
     """`<option>`s of (value, label) pairs, those whose value is in `chosen` selected."""
-    return format_html_join(
-        "", "<option value=\"{}\"{}>{}</option>",
-        ((key, mark_safe(" selected") if str(key) in chosen else "", label)
-         for key, label in choices))
+    return mark_safe("".join(
+        f'<option value="{_escaped(key)}"{" selected" if str(key) in chosen else ""}>'
+        f"{_escaped(label)}</option>" for key, label in choices))
 
 
 class FastSelect(forms.Select):

@@ -67,18 +67,21 @@ def _int(request: HttpRequest, name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _filters(request: HttpRequest, as_of: date) -> dict[str, Any]:
-    """Period (`?period=`, default the current quarter) and team (`?team=`, visible teams only)
-    of a page, with the choices the filter form offers."""
+def _filters(request: HttpRequest, as_of: date, *, every_team: bool = False) -> dict[str, Any]:
+    """Period (`?period=`, default the current quarter) and team (`?team=`, visible teams only,
+    or any team with `every_team`) of a page, with the choices the filter form offers (the
+    teams as (id, name) pairs: a large company has a thousand)."""
     period = None
     period_id = _int(request, "period")
     if period_id is not None:
         period = Period.objects.filter(pk=period_id).first()
     if period is None:
         period = perf.current_period(PeriodKind.QUARTER, as_of)[1]
-    teams = list(people_queries.teams(request.user, as_of))
+    offered = Team.objects.all() if every_team else people_queries.teams(request.user, as_of)
+    teams = list(offered.order_by("name", "id").values_list("pk", "name"))
     team_id = _int(request, "team")
-    team = next((t for t in teams if t.pk == team_id), None)
+    team = (Team.objects.filter(pk=team_id).first()
+            if any(pk == team_id for pk, _ in teams) else None)
     last_year_end = perf.calendar_rules().span(PeriodKind.YEAR, as_of).end
     with_quotas = Quota.objects.values("period_id")
     choices = [(kind.value.title(), list(
@@ -309,12 +312,9 @@ def leaderboard(request: HttpRequest) -> HttpResponseBase:
     the previous period. Every role sees leaderboards; reps see other reps' names only when the
     company chose named leaderboards, and never a link to another rep's detail."""
     viewer, as_of = _viewer(request), today()
-    filters = _filters(request, as_of)
-    period = filters["period"]
     # a leaderboard may name any team, not only those the viewer manages
-    all_teams = list(Team.objects.order_by("name"))
-    team_id = _int(request, "team")
-    team = next((t for t in all_teams if t.pk == team_id), None)
+    filters = _filters(request, as_of, every_team=True)
+    period, team = filters["period"], filters["team"]
     metric = request.GET.get("metric", "bookings")
     if metric not in perf.LEADERBOARD_METRIC_BY_KEY:
         metric = "bookings"
@@ -349,7 +349,7 @@ def leaderboard(request: HttpRequest) -> HttpResponseBase:
 
     mine = board["viewer_entry"]
     context = {
-        **filters, **_freshness(), "run": run, "team": team, "teams": all_teams,
+        **filters, **_freshness(), "run": run,
         "page": board["page"], "viewer_entry": mine,
         "viewer_page": _page_url("performance-leaderboard", period=period.pk if period else None,
                                  team=team.pk if team else None, metric=metric,

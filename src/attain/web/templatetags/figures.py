@@ -49,11 +49,11 @@ def query_page(context: Any, param: str, number: int) -> str:
 
 
 @register.simple_tag
-def options(items: Any, chosen: Any = None) -> Any:
-    """`{% options teams team %}`: an <option> per object (its pk and str), `chosen` selected;
-    written in Python, as a company's thousand teams would take a template loop 50 ms."""
+def options(choices: Any, chosen: Any = None) -> Any:
+    """`{% options teams team %}`: an <option> per (value, label) pair, the one whose value is
+    `chosen`'s pk selected; written in Python, as a company's thousand teams would take a
+    template loop 50 ms."""
     from attain.web.forms import option_tags
 
     chosen_pk = getattr(chosen, "pk", None)
-    return option_tags(((item.pk, str(item)) for item in items),
-                       set() if chosen_pk is None else {str(chosen_pk)})
+    return option_tags(choices, set() if chosen_pk is None else {str(chosen_pk)})
