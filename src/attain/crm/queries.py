@@ -151,7 +151,8 @@ def _credited_to_manager(rows: QuerySet[Booking], manager_id: int, booked_from: 
         for day_range in ranges:
             owners_by_range[day_range].append(person_id)
     condition = Q(pk__in=[])
-    for (start, end), owners in owners_by_range.items():
+    # the largest group first (usually everyone there the whole time): most rows stop there
+    for (start, end), owners in sorted(owners_by_range.items(), key=lambda item: -len(item[1])):
         condition |= Q(owner_id__in=owners, booked_on__gte=start, booked_on__lt=end)
     return condition
 

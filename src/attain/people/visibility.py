@@ -60,33 +60,38 @@ def subtree_spans(root_id: int, start: date, end: date, *, depth: int | None = N
     lines = list(ReportingLine.objects.filter(valid_from__lt=end, manager__isnull=False)
                  .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
                  .values_list("person_id", "manager_id", "valid_from", "valid_to"))
-    reports: dict[int, list[tuple[int, date, date | None]]] = defaultdict(list)
+    reports: dict[int, list[tuple[int, date, date]]] = defaultdict(list)
     for person_id, manager_id, valid_from, valid_to in lines:
-        reports[manager_id].append((person_id, valid_from, valid_to))
-    # the subtree changes only where a line starts or ends: one walk per stretch between them
-    cuts = sorted({start} | {day for _, _, valid_from, valid_to in lines
-                             for day in (valid_from, valid_to)
-                             if day is not None and start < day < end})
-    spans: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for day, until in zip(cuts, [*cuts[1:], end], strict=True):
-        members, frontier, level = {root_id}, [root_id], 0
-        while frontier and (depth is None or level < depth):
-            level += 1
-            below = []
-            for manager_id in frontier:
-                for person_id, valid_from, valid_to in reports.get(manager_id, ()):
-                    if (valid_from <= day and (valid_to is None or valid_to > day)
-                            and person_id not in members):
-                        members.add(person_id)
-                        below.append(person_id)
-            frontier = below
-        for person_id in members:
-            ranges = spans[person_id]
-            if ranges and ranges[-1][1] == day:
-                ranges[-1] = (ranges[-1][0], until)
-            else:
-                ranges.append((day, until))
-    return dict(spans)
+        reports[manager_id].append((person_id, valid_from, end if valid_to is None else valid_to))
+    # level by level down the lines: a report is in the subtree on the days both their line to
+    # a member and that member's own days hold (one manager a day: nobody is reached twice)
+    found: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    found[root_id] = [(start, end)]
+    level, steps = {root_id: [(start, end)]}, 0
+    while level and (depth is None or steps < depth):
+        steps += 1
+        below: dict[int, list[tuple[date, date]]] = defaultdict(list)
+        for manager_id, ranges in level.items():
+            for person_id, valid_from, valid_to in reports.get(manager_id, ()):
+                for range_from, range_to in ranges:
+                    days = (max(range_from, valid_from), min(range_to, valid_to))
+                    if days[0] < days[1]:
+                        below[person_id].append(days)
+        for person_id, ranges in below.items():
+            found[person_id].extend(ranges)
+        level = below
+    return {person_id: _joined(ranges) for person_id, ranges in found.items()}
+
+
+def _joined(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Half-open day ranges in order, those that touch or overlap made one."""
+    joined: list[tuple[date, date]] = []
+    for range_from, range_to in sorted(ranges):
+        if joined and range_from <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], range_to))
+        else:
+            joined.append((range_from, range_to))
+    return joined
 
 
 def visible_person_ids(user: Any, as_of: date | None = None) -> set[int] | None:
