@@ -116,3 +116,17 @@ def test_a_list_page_costs_a_fixed_number_of_queries(api, path, django_assert_ma
     # token lookup and last-used note, the caller's person, the count, the page.
     with django_assert_max_num_queries(5):
         assert api.get("ops", path).status_code == 200
+
+
+def test_bookings_credited_to_a_managers_rollup_follow_the_lines_of_the_booking_day(api, org):
+    """b reports to m1 until 2026-07-01, then to m2: b's booking of 2026-02-10 counts for m1's
+    roll-up, not m2's (though b is in m2's team today); vp's roll-up has every booking."""
+    def booked(manager, **params):
+        return sorted((b["owner_id"], b["booked_on"]) for b in api.items(
+            "ops", "/bookings", manager_id=org[manager].pk, **params))
+
+    a, b, c = org["a"].pk, org["b"].pk, org["c"].pk
+    assert booked("m1") == [(a, "2026-03-31"), (a, "2026-04-01"), (b, "2026-02-10")]
+    assert booked("m2") == [(c, "2026-05-05")]
+    assert len(booked("vp")) == 4
+    assert booked("m1", booked_from="2026-04-01") == [(a, "2026-04-01")]

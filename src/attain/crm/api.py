@@ -140,6 +140,9 @@ class BookingFilters(Schema):
     booked_from: date | None = Field(None, description="Booked on or after")
     booked_to: date | None = Field(None, description="Booked before (excluded)")
     currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217")
+    manager_id: int | None = Field(
+        None, description="Credited to this manager's roll-up: the owner was the manager or in "
+        "their reporting subtree on the booking day")
 
 
 @router.get("/accounts", response=list[AccountOut], summary="Accounts")
