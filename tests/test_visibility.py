@@ -87,3 +87,27 @@ def test_subtree_spans_of_someone_who_returns_are_two_ranges(org):
     spans = subtree_spans(org["m2"].pk, date(2026, 4, 1), date(2026, 7, 1))
     assert spans[org["c"].pk] == [(date(2026, 4, 1), date(2026, 5, 1)),
                                   (date(2026, 6, 1), date(2026, 7, 1))]
+
+
+def test_a_page_reads_the_reporting_lines_once_and_the_next_request_sees_a_change(org, client):
+    """vp's pipeline page asks for vp's subtree several times (the person filter, the scope,
+    the people); the lines in force are read once per request. After m2 (and so c, and b since
+    July) leaves vp's subtree, the next page no longer offers c (nothing is kept between
+    requests)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def page_and_line_reads():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/pipeline/")
+        assert response.status_code == 200
+        return response.content.decode(), sum(
+            '"people_reportingline"."manager_id"' in q["sql"] for q in queries.captured_queries)
+
+    client.force_login(org["vp"].user)
+    c_option = f'<option value="{org["c"].pk}">c</option>'
+    page, reads = page_and_line_reads()
+    assert reads == 1 and c_option in page
+    ReportingLine.objects.filter(person=org["m2"]).update(manager=None)
+    page, reads = page_and_line_reads()
+    assert reads == 1 and c_option not in page

@@ -9,6 +9,7 @@ are visible only to company-wide roles.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -30,12 +31,46 @@ def lines_valid_on(as_of: date) -> models.QuerySet[Any]:
     )
 
 
-def subtree_ids(root_id: int, as_of: date) -> set[int]:
-    """`root_id` and everyone reporting to them, directly or not, on `as_of`."""
+# Within one request (`RememberReportingLines`), the direct reports of each day are read once:
+# a manager's page asks for subtrees several times, each a read of every line in force (10,900
+# lines, about 18 ms, at 10,000 reps). None outside a request: always read afresh.
+_REPORTS_OF_THE_REQUEST: ContextVar[dict[date, dict[int, list[int]]] | None] = ContextVar(
+    "reports_of_the_request", default=None)
+
+
+class RememberReportingLines:
+    """Middleware: the reporting lines a page (GET or HEAD) reads are read once for it. A POST
+    may change lines (an import run at once, an allocation) and reads them afresh."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        token = _REPORTS_OF_THE_REQUEST.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _REPORTS_OF_THE_REQUEST.reset(token)
+
+
+def _direct_reports(as_of: date) -> dict[int, list[int]]:
+    remembered = _REPORTS_OF_THE_REQUEST.get()
+    if remembered is not None and as_of in remembered:
+        return remembered[as_of]
     reports: dict[int, list[int]] = defaultdict(list)
     for person_id, manager_id in lines_valid_on(as_of).values_list("person_id", "manager_id"):
         if manager_id is not None:
             reports[manager_id].append(person_id)
+    if remembered is not None:
+        remembered[as_of] = reports
+    return reports
+
+
+def subtree_ids(root_id: int, as_of: date) -> set[int]:
+    """`root_id` and everyone reporting to them, directly or not, on `as_of`."""
+    reports = _direct_reports(as_of)
     seen = {root_id}
     frontier = [root_id]
     while frontier:

@@ -145,9 +145,10 @@ def scope_for(user: Any, as_of: date, *, team_id: int | None = None,
 
 
 def selectable_teams(user: Any, as_of: date) -> list[Team]:
-    """Teams whose figures `user` may read on `as_of`."""
+    """Teams whose figures `user` may read on `as_of` (ids and names: a large company has a
+    thousand teams for the filter)."""
     visible = visible_person_ids(user, as_of)
-    teams = list(Team.objects.order_by("name", "id"))
+    teams = list(Team.objects.only("id", "name").order_by("name", "id"))
     if visible is None:
         return teams
     lines = lines_valid_on(as_of).filter(team__isnull=False).values_list("team_id", "person_id")
@@ -252,7 +253,7 @@ def person_figures(run: CalcRun | None, person_ids: Iterable[int], period: Perio
     currency = company_currency()
     return {row.scope_id: Figures(row, currency) for row in PipelineFacts.objects.filter(
         run=run, scope_kind=ScopeKind.PERSON, scope_id__in=list(person_ids), period=period,
-        slice_dim="")}
+        **_slice("", ""))}
 
 
 def monthly_figures(run: CalcRun | None, scope: Scope, end: date, months: int = 12,
@@ -347,7 +348,7 @@ def rep_stage_facts(run: CalcRun | None, person_ids: Iterable[int], period: Peri
         return {}
     rows = PipelineStageFacts.objects.filter(
         run=run, scope_kind=ScopeKind.PERSON, scope_id__in=list(person_ids), period=period,
-        slice_dim="")
+        **_slice("", "")).only("scope_id", "stage_id", "flow_advanced", "flow_lost")
     return {(r.scope_id, r.stage_id): r for r in rows}
 
 
