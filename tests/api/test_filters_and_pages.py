@@ -130,3 +130,18 @@ def test_bookings_credited_to_a_managers_rollup_follow_the_lines_of_the_booking_
     assert booked("m2") == [(c, "2026-05-05")]
     assert len(booked("vp")) == 4
     assert booked("m1", booked_from="2026-04-01") == [(a, "2026-04-01")]
+
+
+def test_a_managers_rollup_never_widens_what_the_caller_may_see(api, org):
+    """A rep asking for vp's roll-up gets only their own bookings (a's two). m2 asking for
+    m1's gets the part m2 may see: b's February booking (b is in m2's team today, and was
+    m1's in February), not a's; a manager id that is not a number is a 422 naming the
+    parameter."""
+    a = org["a"].pk
+    assert sorted(b["owner_id"] for b in api.items("a", "/bookings",
+                                                   manager_id=org["vp"].pk)) == [a, a]
+    assert [(b["owner_id"], b["booked_on"]) for b in api.items(
+        "m2", "/bookings", manager_id=org["m1"].pk)] == [(org["b"].pk, "2026-02-10")]
+    response = api.get("ops", "/bookings", manager_id="m1")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["param"] == "manager_id"
