@@ -12,7 +12,7 @@ from types import TracebackType
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from attain.engine.schemas import conform
+from attain.engine.schemas import LogicalTable, conform, register_logical_tables
 
 
 class Backend(ABC):
@@ -37,6 +37,15 @@ class Backend(ABC):
         if result.schema.equals(expected):
             return result
         return result.select(expected.names).cast(expected, safe=True)
+
+    def materialise(self, name: str, expr: ir.Table) -> ir.Table:
+        """Run `expr` once and return a table of its rows under `name` with `expr`'s schema, so
+        later steps reuse the rows instead of recomputing them (and their SQL stays small).
+        By default the rows come back as Arrow and are bound again; a backend that can keep
+        them where they are (DuckDB: a temporary table) overrides this."""
+        data = self.execute(expr)
+        register_logical_tables(LogicalTable(name, data.schema, ()))
+        return self.table(name, data)
 
     @abstractmethod
     def _bind(self, name: str, data: pa.Table) -> ir.Table:

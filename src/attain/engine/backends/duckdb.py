@@ -7,6 +7,11 @@ deprecates) and cast by `Backend.execute` to the declared schema. DuckDB's ROUND
 rounds half away from zero; `attain.engine.decimals` corrects that portably, so nothing is
 needed here.
 
+Intermediate steps of a run (`materialise`) stay inside DuckDB as temporary tables, cast to the
+expression's declared schema: nothing goes through Arrow and Python memory, and DuckDB can
+spill them past its memory limit. A 1,000,000-line compensation run held about 7 GB of such
+steps as Arrow tables before.
+
 Compiled SQL is kept per expression (`_compiled_sql`). Tables are bound under their logical
 names, so a later run of the same shape (the same plans' structure, period and literals: a what-if
 tick, the draft and in-force sides of plan modelling, a re-run) builds equal expressions, and
@@ -65,6 +70,12 @@ class DuckDBBackend(Backend):
         self._ibis.con.register(name, data)
         self._bound.append(name)
         return ibis.table(ibis.Schema.from_pyarrow(data.schema), name=name)
+
+    def materialise(self, name: str, expr: ir.Table) -> ir.Table:
+        schema = expr.schema()
+        sql = _compiled_sql(self._ibis, expr.cast(schema))
+        self._ibis.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+        return ibis.table(schema, name=name)
 
     def _to_arrow(self, expr: ir.Table) -> pa.Table:
         sql = _compiled_sql(self._ibis, expr)

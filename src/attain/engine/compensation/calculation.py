@@ -128,10 +128,8 @@ from attain.engine.compensation.schemas import (
 from attain.engine.decimals import round_half_even
 from attain.engine.errors import EngineError, MissingExchangeRateError, MissingRate
 from attain.engine.schemas import (
-    LogicalTable,
     conform,
     logical_table,
-    register_logical_tables,
     require_unique,
 )
 
@@ -296,17 +294,24 @@ def _lit(value: Decimal | int | str | date | None, dtype: dt.DataType | str) -> 
 
 
 def _mul(amount: ir.Value, factor: ir.Value) -> ir.DecimalValue:
-    """amount x factor, exact to 8 decimals (operands narrowed so no backend drops scale)."""
-    product = amount.cast(WORK) * factor.cast(FACTOR)
+    """amount x factor, exact to 8 decimals (operands narrowed so no backend drops scale).
+
+    A factor of exactly 1 returns the amount as it is, the same value without the product:
+    narrowing a product back to 12 decimals is a 128-bit division on DuckDB (about 0.3 µs a
+    value, some 50 times the multiplication), and most factors of a run are 1 (credit of 100 %,
+    pay in the company currency). Backends evaluate only the branch a row takes."""
+    factor = factor.cast(FACTOR)
     # Ibis types the product as WORK and would drop a plain cast to WORK, leaving the backend's
     # wider scale in place; the detour through decimal(38, 12) makes the narrowing explicit.
-    return product.cast(WIDE).cast(WORK)
+    product = (amount.cast(WORK) * factor).cast(WIDE).cast(WORK)
+    return ibis.ifelse(factor == 1, amount.cast(WORK), product)
 
 
 def _fmul(left: ir.Value, right: ir.Value) -> ir.DecimalValue:
-    """factor x factor, to 12 decimals."""
-    product = left.cast(FACTOR) * right.cast(FACTOR)
-    return product.cast(WIDE).cast(FACTOR)
+    """factor x factor, to 12 decimals (`right` exactly 1: `left`, as `_mul`)."""
+    left, right = left.cast(FACTOR), right.cast(FACTOR)
+    product = (left * right).cast(WIDE).cast(FACTOR)
+    return ibis.ifelse(right == 1, left, product)
 
 
 def _text(value: ir.Value) -> ir.StringValue:
@@ -320,9 +325,10 @@ def _money_text(value: ir.Value) -> ir.StringValue:
 
 
 def _pct_text(fraction: ir.Value) -> ir.StringValue:
-    """0.065 -> "6.50%" (display only)."""
-    shown = _mul(fraction, _lit(Decimal(100), FACTOR)).cast(MONEY_TYPE).cast(dt.string)
-    return shown + "%"
+    """0.065 -> "6.50%" (display only). x 100 as a whole number keeps the 12 decimals exact,
+    so only the display's rounding to 2 decimals narrows the value."""
+    shown = (fraction.cast(FACTOR) * _lit(Decimal(100), dt.Decimal(3, 0))).cast(MONEY_TYPE)
+    return shown.cast(dt.string) + "%"
 
 
 def _contains(listed: ir.StringValue, value: ir.StringValue) -> ir.BooleanValue:
@@ -353,7 +359,9 @@ def raw_credits(bookings: ir.Table, splits: ir.Table, lines: ir.Table, rates: ir
                               "deal_type", "segment", "is_partner", "contract_years",
                               "booked_on", "amount", "currency")],
         company_amount=_mul(window.amount, rates.rate),
-        company_net=_mul(window.net_amount.coalesce(window.amount), rates.rate),
+        company_net=ibis.ifelse(window.is_partner & window.net_amount.notnull(),
+                                _mul(window.net_amount, rates.rate),
+                                _mul(window.amount, rates.rate)),
     )
     revenue = splits.view().filter(ibis._.kind == "revenue")
     split_opps = revenue.select("opportunity_id").distinct().mutate(has_splits=True)
@@ -430,8 +438,9 @@ def assignment_credits(raw: ir.Table, assignments: ir.Table, settings: ir.Table,
     net = with_years.is_partner & with_years.partner_net
     base = ibis.ifelse(net, _mul(with_years.company_net, 1 + with_years.partner_uplift),
                        with_years.company_amount)
-    credited = _mul(_mul(base, with_years.percent_sum),
-                    _fmul(with_years.percent, _lit(Decimal("0.01"), FACTOR)))
+    share = ibis.ifelse(with_years.percent == 100, _lit(Decimal(1), FACTOR),
+                        _fmul(with_years.percent, _lit(Decimal("0.01"), FACTOR)))
+    credited = _mul(_mul(base, with_years.percent_sum), share)
     return with_years.select(
         with_years.assignment_id, with_years.person_id, with_years.plan_version_id,
         with_years.booking_id, with_years.credit_kind, with_years.booked_on,
@@ -439,7 +448,6 @@ def assignment_credits(raw: ir.Table, assignments: ir.Table, settings: ir.Table,
         with_years.deal_type, with_years.segment, with_years.is_partner,
         with_years.amount, with_years.currency, with_years.in_period,
         with_years.half_even, with_years.plan_currency, credited=credited,
-        rule=_credit_rule(with_years),
     )
 
 
@@ -458,7 +466,12 @@ def component_credits(credits: ir.Table, components: ir.Table) -> ir.Table:
         & (joined.window_from.isnull() | (joined.booked_on >= joined.window_from))
         & (joined.window_to.isnull() | (joined.booked_on < joined.window_to))
     )
-    return joined.filter(matches)
+    # only the component's columns later steps read: this table has a row per credit and
+    # component (3.4 million for a million order lines), so each column left out saves memory
+    # and copying in every step that joins it
+    kept = [*credits.columns, "component", "position", "kind", "measurement", "base_rate",
+            "tier_basis", "tier_mode", "cap_line", "per_deal"]
+    return joined.filter(matches).select(*kept)
 
 
 # --- per assignment and component: sums, then exact ratios --------------------------------------
@@ -708,8 +721,30 @@ def placed_credits(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table) -
     return running.join(rated, key).select(running, rated.rule_rate)
 
 
+def _band_bounds(factors: ir.Table, bands: ir.Table, assignments: ir.Table,
+                 components: ir.Table) -> ir.Table:
+    """Per (assignment, component, band) of a tiered component: the band's bounds in the units
+    of the measure (`lower_at`, `upper_at`: amounts, or attainment x the quota basis) and a
+    fixed rate in the payee currency (`fixed_rate`; null for a multiplier band). A small table:
+    no credit multiplies them again."""
+    shape = factors.join(assignments.select("assignment_id", "plan_version_id"),
+                         "assignment_id")
+    shape = shape.join(components.select("plan_version_id", "component", "tier_basis"),
+                       ["plan_version_id", "component"])
+    joined = shape.join(bands, ["plan_version_id", "component"])
+    scale = ibis.ifelse(joined.tier_basis == "attainment", joined.quota_basis,
+                        _lit(Decimal(1), dt.Decimal(28, 8)))
+    return joined.select(
+        joined.assignment_id, joined.component, joined.band, joined.rate, joined.multiplier,
+        has_upper=joined.upper.notnull(), lower_at=_mul(scale, joined.lower),
+        upper_at=_mul(scale, joined.upper),
+        fixed_rate=ibis.ifelse(joined.rate.notnull(), _fmul(joined.rate, joined.to_payee),
+                               _lit(None, FACTOR)))
+
+
 def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
-                        bands: ir.Table) -> ir.Table:
+                        bands: ir.Table, assignments: ir.Table,
+                        components: ir.Table) -> ir.Table:
     """Per (assignment, component, credit of the period), the amount of its earning line:
     commission (rate rules, tiers, threshold, per-line cap) and bookings SPIFFs; `placed`
     is `placed_credits` of the same credits."""
@@ -724,40 +759,39 @@ def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
                         _lit(Decimal(1), dt.Decimal(28, 8)))
     c = c.mutate(scale=scale)
 
-    b = bands
-    lower = _mul(c.scale, b.lower)
-    upper = _mul(c.scale, b.upper)
+    b = _band_bounds(factors, bands, assignments, components)
     # a negative credit (a return) walks back down the bands it came up
     low = ibis.least(c.cum_before, c.cum_after)
     high = ibis.greatest(c.cum_before, c.cum_after)
-    marginal = (c.tier_mode == "marginal") & (lower < high) & (
-        b.upper.isnull() | (upper > low))
-    reached = (c.tier_mode == "retroactive") & (lower <= c.cum_after) & (
-        b.upper.isnull() | (upper > c.cum_after))
-    sliced = c.join(b, [c.plan_version_id == b.plan_version_id,
-                        c.component == b.component, marginal | reached])
-    band_rate = ibis.ifelse(sliced.rate.notnull(), _fmul(sliced.rate, sliced.to_payee),
-                            _fmul(sliced.multiplier, sliced.payee_rate))
+    marginal = (c.tier_mode == "marginal") & (b.lower_at < high) & (
+        ~b.has_upper | (b.upper_at > low))
+    reached = (c.tier_mode == "retroactive") & (b.lower_at <= c.cum_after) & (
+        ~b.has_upper | (b.upper_at > c.cum_after))
+    sliced = c.join(b, [c.assignment_id == b.assignment_id, c.component == b.component,
+                        marginal | reached])
+    band_rate = ibis.ifelse(sliced.fixed_rate.notnull(), sliced.fixed_rate,
+                            _fmul(sliced.payee_rate, sliced.multiplier))
     low = ibis.least(sliced.cum_before, sliced.cum_after)
     high = ibis.greatest(sliced.cum_before, sliced.cum_after)
-    inside = (ibis.least(high, _mul(sliced.scale, sliced.upper).coalesce(high))
-              - ibis.greatest(low, _mul(sliced.scale, sliced.lower))).cast(WORK)
+    inside = (ibis.least(high, sliced.upper_at.coalesce(high))
+              - ibis.greatest(low, sliced.lower_at)).cast(WORK)
     slice_amount = ibis.ifelse(
         sliced.tier_mode == "marginal",
         ibis.ifelse(sliced.credited < 0, (-inside).cast(WORK), inside),
         sliced.credited)
+    paid_slice = _mul(slice_amount, band_rate)
     band_text = ("#" + sliced.band.cast(dt.string).lpad(2, "0") + " "
                  + _money_text(slice_amount) + " in band " + sliced.band.cast(dt.string)
                  + " at " + _pct_text(ibis.ifelse(sliced.rate.notnull(), sliced.rate,
-                                                  _fmul(sliced.multiplier,
-                                                        sliced.company_rate.coalesce(
-                                                            sliced.payee_rate).coalesce(
-                                                            _lit(Decimal(0), FACTOR)))))
+                                                  _fmul(sliced.company_rate.coalesce(
+                                                      sliced.payee_rate).coalesce(
+                                                      _lit(Decimal(0), FACTOR)),
+                                                      sliced.multiplier)))
                  + ibis.ifelse(sliced.multiplier.notnull(),
                                " (" + sliced.multiplier.cast(dt.Decimal(18, 4)).cast(dt.string)
                                + " x the base rate)", "")
-                 + " = " + _money_text(_mul(slice_amount, band_rate)))
-    sliced = sliced.mutate(slice_amount=_mul(slice_amount, band_rate), band_text=band_text)
+                 + " = " + _money_text(paid_slice))
+    sliced = sliced.mutate(slice_amount=paid_slice, band_text=band_text)
     key = ["assignment_id", "component", "booking_id", "credit_kind"]
     slices = sliced.group_by(key).aggregate(
         tiered_exact=sliced.slice_amount.sum(),
@@ -824,7 +858,7 @@ def credit_line_output(lines: ir.Table) -> ir.Table:
         + lines.booked_on.cast(dt.string) + ": " + _money_text(lines.amount) + " "
         + _text(lines.currency) + " (" + _text(lines.product_family) + ", "
         + _text(lines.deal_type) + ", " + _text(lines.segment) + ")",
-        "Credit rule: " + _text(lines.rule),
+        "Credit rule: " + _text(_credit_rule(lines)),
         "Credited amount: " + _money_text(lines.credited) + " in the company currency",
         position,
         rate_step + notes,
@@ -1091,14 +1125,6 @@ def component_lines(rows: list[dict[str, Any]], plans: Mapping[int, Plan],
 
 # --- the run -------------------------------------------------------------------------------------
 
-def _materialise(backend: Backend, name: str, expr: ir.Table) -> ir.Table:
-    """Run `expr` once and bind its rows as table `name`: later steps reuse the rows instead of
-    recomputing them, and their SQL stays small (Ibis compiles deep trees slowly)."""
-    data = backend.execute(expr)
-    register_logical_tables(LogicalTable(name, data.schema, ()))
-    return backend.table(name, data)
-
-
 def _checked_inputs(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     inputs = {}
     for name in INPUTS:
@@ -1204,11 +1230,11 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     raw = raw_credits(bound["comp_bookings"], bound["comp_splits"],
                       bound["perf_reporting_lines"], bound["exchange_rates"], since, period_end,
                       depth)
-    raw = _materialise(backend, "comp_work_raw_credits", raw)
-    credits = _materialise(backend, "comp_work_credits", assignment_credits(
+    raw = backend.materialise("comp_work_raw_credits", raw)
+    credits = backend.materialise("comp_work_credits", assignment_credits(
         raw, bound["comp_assignments"], bound["comp_plan_settings"],
         bound["comp_plan_multi_year"], period_start, period_end))
-    counted = _materialise(backend, "comp_work_counted", component_credits(
+    counted = backend.materialise("comp_work_counted", component_credits(
         credits, bound["comp_plan_components"]))
     sums = component_sums(credits, counted, bound["comp_assignments"],
                           bound["comp_plan_settings"], bound["comp_plan_components"], raw,
@@ -1225,10 +1251,11 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
         bound["comp_plan_settings"], "plan_version_id").select(
         "assignment_id", "to_payee", "payee_currency", "half_even")
 
-    placed = _materialise(backend, "comp_work_placed", placed_credits(
+    placed = backend.materialise("comp_work_placed", placed_credits(
         counted, factors, bound["comp_plan_rates"]))
-    amounts = _materialise(backend, "comp_work_line_amounts", credit_line_amounts(
-        counted, factors, placed, bound["comp_plan_bands"]))
+    amounts = backend.materialise("comp_work_line_amounts", credit_line_amounts(
+        counted, factors, placed, bound["comp_plan_bands"], bound["comp_assignments"],
+        bound["comp_plan_components"]))
     on_credits = backend.execute(credit_line_output(amounts))
     both = on_credits
     if inputs["comp_manual_lines"].num_rows:
@@ -1260,7 +1287,8 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
 
     credit_rows = backend.execute(credits.filter(credits.in_period).select(
         "person_id", "assignment_id", "booking_id", "credit_kind", "booked_on",
-        "percent", credited_amount=credits.credited.cast(MONEY_TYPE), rule=credits.rule))
+        "percent", credited_amount=credits.credited.cast(MONEY_TYPE),
+        rule=_credit_rule(credits)))
     credit_table = credit_rows.select(COMP_CREDITS.schema.names).cast(COMP_CREDITS.schema)
     credit_table = credit_table.sort_by([("person_id", "ascending"),
                                          ("assignment_id", "ascending"),

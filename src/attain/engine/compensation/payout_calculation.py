@@ -84,10 +84,8 @@ from attain.engine.compensation.payout_tables import (
 from attain.engine.decimals import round_half_even
 from attain.engine.errors import EngineError
 from attain.engine.schemas import (
-    LogicalTable,
     conform,
     logical_table,
-    register_logical_tables,
     require_unique,
 )
 
@@ -1073,13 +1071,8 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
     bound["comp_earning_lines"] = (backend.table(COMP_EARNING_LINES.name, earning_lines)
                                    if isinstance(earning_lines, pa.Table) else earning_lines)
 
-    def materialize(name: str, expr: ir.Table) -> ir.Table:
-        stage = backend.execute(expr)
-        register_logical_tables(LogicalTable(name, stage.schema, key=()))
-        return backend.table(name, stage)
-
     # the governing assignment per person, computed once (the currency check and the run use it)
-    bound["comp_payout_governing"] = materialize("comp_payout_stage_governing",
+    bound["comp_payout_governing"] = backend.materialise("comp_payout_stage_governing",
                                                  governing_assignments(bound["comp_assignments"],
                                                                        period_start, period_end))
     _check_currencies(backend, bound, period_start, bound["comp_payout_governing"])
@@ -1090,8 +1083,8 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
             for name, condition in conditions.items()}))
         return {name: int(counted.column(name)[0].as_py() or 0) for name in conditions}
 
-    expressions = payout_expressions(bound, period_start, period_end, as_of, materialize,
-                                     count)
+    expressions = payout_expressions(bound, period_start, period_end, as_of,
+                                     backend.materialise, count)
     schemas = {"lines": COMP_PAYOUT_LINES, "payouts": COMP_PAYOUTS,
                "balances": COMP_PAYOUT_BALANCES, "ledger": COMP_PAYOUT_LEDGER}
     results = {name: backend.execute(expr).select(schemas[name].schema.names)

@@ -1,0 +1,101 @@
+"""Intermediate steps of a run (`Backend.materialise`) and the exact product helpers the
+compensation run uses, on every backend."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import ibis
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attain.engine.backends import connect
+from attain.engine.backends.base import Backend
+from attain.engine.compensation.calculation import FACTOR, WORK, _fmul, _mul
+from attain.engine.schemas import LogicalTable, register_logical_tables
+
+PAIRS = LogicalTable("test_engine_step_pairs", pa.schema([
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("amount", pa.decimal128(26, 12)),
+    pa.field("factor", pa.decimal128(20, 12)),
+]), key=("id",))
+register_logical_tables(PAIRS)
+
+Q12 = Decimal("0.000000000001")
+
+
+def exact(amount: Decimal, factor: Decimal) -> Decimal:
+    """The product to 12 decimals, half away from zero (what the backends' decimal casts do)."""
+    return (amount * factor).quantize(Q12, ROUND_HALF_UP)
+
+
+def pairs(*rows: tuple[int, str | None, str | None]) -> pa.Table:
+    return pa.table({
+        "id": pa.array([r[0] for r in rows], pa.int64()),
+        "amount": pa.array([None if r[1] is None else Decimal(r[1]) for r in rows],
+                           pa.decimal128(26, 12)),
+        "factor": pa.array([None if r[2] is None else Decimal(r[2]) for r in rows],
+                           pa.decimal128(20, 12)),
+    })
+
+
+ROWS = ((1, "1234.56", "1"), (2, "1234.56", "1.083412345678"), (3, "-0.000000000005", "0.5"),
+        (4, "99.99", "0"), (5, None, "1"), (6, "10", None), (7, "0.000000000001", "1.000000000001"))
+
+
+def products(backend: Backend, table: pa.Table) -> dict[int, tuple[Decimal, Decimal]]:
+    bound = backend.table(PAIRS.name, table)
+    step = backend.materialise("test_engine_step_products", bound.select(
+        "id", product=_mul(bound.amount, bound.factor),
+        squared=_fmul(bound.factor, bound.factor)))
+    out = backend.execute(step.filter(step.id > 0).order_by("id"))
+    return {r["id"]: (r["product"], r["squared"]) for r in out.to_pylist()}
+
+
+def test_a_materialised_step_keeps_its_declared_types_and_values(backend):
+    table = pairs(*ROWS)
+    bound = backend.table(PAIRS.name, table)
+    expr = bound.select("id", product=_mul(bound.amount, bound.factor))
+    step = backend.materialise("test_engine_step_products", expr)
+
+    assert step.schema() == expr.schema()
+    assert dict(step.schema().items())["product"] == WORK
+    read = backend.execute(step.order_by("id"))
+    assert read.schema.field("product").type == pa.decimal128(26, 12)
+    assert read.column("id").to_pylist() == [r[0] for r in ROWS]
+
+
+def test_products_are_exact_to_12_decimals_and_a_factor_of_one_changes_nothing(backend):
+    got = products(backend, pairs(*ROWS))
+
+    # by hand: 1234.56 x 1.083412345678 = 1337.537545480231|68 -> rounds up at 12 decimals
+    assert got[2][0] == Decimal("1337.537545480232")
+    assert got[2][0] == exact(Decimal("1234.56"), Decimal("1.083412345678"))
+    assert got[1][0] == Decimal("1234.560000000000")  # factor exactly 1: the amount itself
+    assert got[3][0] == Decimal("-0.000000000003")  # -0.0000000000025 half away from zero
+    assert got[4][0] == Decimal(0)
+    assert got[5][0] is None and got[6][0] is None  # null in, null out (never 1 by default)
+    assert got[7][0] == Decimal("0.000000000001")  # 1.000000000001e-12 rounds to 1e-12
+    assert got[1][1] == Decimal(1) and got[6][1] is None
+    assert got[7][1] == Decimal("1.000000000002")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(
+    st.decimals(min_value=Decimal("-1000000000"), max_value=Decimal("1000000000"), places=2),
+    st.one_of(st.just(Decimal(1)), st.decimals(min_value=Decimal("-100"),
+                                                max_value=Decimal("100"), places=12))),
+    min_size=1, max_size=20))
+def test_products_match_decimal_arithmetic_whatever_the_factor(values):
+    table = pairs(*[(i + 1, str(a), str(f)) for i, (a, f) in enumerate(values)])
+    with connect("duckdb") as backend:
+        got = products(backend, table)
+    for i, (amount, factor) in enumerate(values):
+        assert got[i + 1][0] == exact(amount, factor), (amount, factor)
+        assert got[i + 1][1] == exact(factor, factor), factor
+
+
+def test_the_fast_path_is_typed_like_the_product():
+    amount = ibis.literal(Decimal("2.5"), type=WORK)
+    one = ibis.literal(Decimal(1), type=FACTOR)
+    assert _mul(amount, one).type() == WORK
+    assert _fmul(one, one).type() == FACTOR
