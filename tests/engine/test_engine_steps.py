@@ -99,3 +99,56 @@ def test_the_fast_path_is_typed_like_the_product():
     one = ibis.literal(Decimal(1), type=FACTOR)
     assert _mul(amount, one).type() == WORK
     assert _fmul(one, one).type() == FACTOR
+
+
+# --- builders remembered by their arguments (attain.engine.memo) --------------------------------
+
+def test_a_remembered_builder_reuses_its_expression_for_equal_arguments_only():
+    from datetime import date
+
+    from attain.engine.memo import forget, remembered
+
+    calls = []
+
+    @remembered
+    def after(table, day, factor, note=None):
+        calls.append(day)
+        return table.filter(table.amount > factor).mutate(day=ibis.literal(day))
+
+    forget()
+    schema = ibis.Schema.from_pyarrow(PAIRS.schema)
+    first = ibis.table(schema, name="pairs")
+    again = ibis.table(schema, name="pairs")  # another object, the same table
+    other = ibis.table(schema, name="other_pairs")
+
+    built = after(first, date(2027, 4, 1), Decimal(1))
+    assert after(again, date(2027, 4, 1), Decimal(1)) is built
+    assert len(calls) == 1
+    assert after(other, date(2027, 4, 1), Decimal(1)) is not built
+    assert after(first, date(2027, 4, 2), Decimal(1)) is not built
+    assert after(first, date(2027, 4, 1), 1) is not built  # 1 is not Decimal(1) here
+    assert len(calls) == 4
+    after(first, date(2027, 4, 1), Decimal(1), note=["a list"])  # no key: built each time
+    after(first, date(2027, 4, 1), Decimal(1), note=["a list"])
+    assert len(calls) == 6
+
+
+def test_runs_of_the_same_shape_read_their_own_data():
+    """Two runs in one process with the same tables and plan but other amounts: the second
+    reuses the first's expressions and reads its own rows (6 % of 1,000 then of 2,500)."""
+    from datetime import date
+
+    from attain.engine.compensation.calculation import compute_compensation
+    from attain.engine.compensation.plans import parse_plan
+    from tests.engine.compensation_factories import Q1, assignment, booking, tables
+
+    plan = parse_plan("plan: Test\ncurrency: USD\nperiod: quarter\ncomponents:\n"
+                      "  - {name: Commission, kind: commission, rate: \"6%\"}\n")
+    paid = []
+    for amount in ("1000", "2500"):
+        data = tables([booking(1, 7, amount, date(2027, 2, 1))], [assignment(1, 7)])
+        with connect("duckdb") as backend:
+            result = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31),
+                                          with_payouts=False)
+        paid.append(result.earning_lines.column("amount").to_pylist())
+    assert paid == [[Decimal("60.00")], [Decimal("150.00")]]

@@ -127,9 +127,12 @@ from attain.engine.compensation.schemas import (
 )
 from attain.engine.decimals import round_half_even
 from attain.engine.errors import EngineError, MissingExchangeRateError, MissingRate
+from attain.engine.memo import remembered
 from attain.engine.schemas import (
+    LogicalTable,
     conform,
     logical_table,
+    register_logical_tables,
     require_unique,
 )
 
@@ -346,6 +349,7 @@ def _month(value: ir.DateValue) -> ir.DateValue:
 
 # --- credits -------------------------------------------------------------------------------------
 
+@remembered
 def raw_credits(bookings: ir.Table, splits: ir.Table, lines: ir.Table, rates: ir.Table,
                 since: date, until: date, depth: int = MAX_DEPTH) -> ir.Table:
     """Every (booking, person, credit kind) before plans apply: owner, split, overlay and
@@ -411,6 +415,7 @@ def _credit_rule(credits: ir.Table) -> ir.StringValue:
     )
 
 
+@remembered
 def assignment_credits(raw: ir.Table, assignments: ir.Table, settings: ir.Table,
                        multi_year: ir.Table, period_start: date,
                        period_end: date) -> ir.Table:
@@ -451,6 +456,7 @@ def assignment_credits(raw: ir.Table, assignments: ir.Table, settings: ir.Table,
     )
 
 
+@remembered
 def component_credits(credits: ir.Table, components: ir.Table) -> ir.Table:
     """Credits counted by each commission or bookings-SPIFF component (its kinds, `where`,
     and for a SPIFF its window)."""
@@ -487,6 +493,7 @@ def _quota(quotas: ir.Table, periods: ir.Table, holder: str, ref: date) -> ir.Ta
         current.holder_id, periods.start, periods.end, periods.kind, current.amount)
 
 
+@remembered
 def component_sums(credits: ir.Table, counted: ir.Table, assignments: ir.Table,
                    settings: ir.Table, components: ir.Table, raw: ir.Table, lines: ir.Table,
                    quotas: ir.Table, periods: ir.Table, rates: ir.Table, period_start: date,
@@ -696,6 +703,7 @@ def _with_base_rate(c: ir.Table, rate_rules: ir.Table) -> ir.Table:
     return c.left_join(best, key).select(c, best.rule_rate)
 
 
+@remembered
 def placed_credits(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table) -> ir.Table:
     """Per (assignment, component, credit of the period), keyed like `counted`: the measure
     before and after the credit (`cum_before`, `cum_after`: credits in booking order, year to
@@ -721,16 +729,42 @@ def placed_credits(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table) -
     return running.join(rated, key).select(running, rated.rule_rate)
 
 
+def _factor_shapes(factors: ir.Table, assignments: ir.Table,
+                   components: ir.Table) -> ir.Table:
+    """`factors` (per assignment and component) with the component's plan definition."""
+    shape = factors.join(assignments.select("assignment_id", "plan_version_id"),
+                         "assignment_id")
+    return shape.join(components, ["plan_version_id", "component"])
+
+
+def _component_rates(factors: ir.Table, assignments: ir.Table,
+                     components: ir.Table) -> ir.Table:
+    """Per (assignment, component): the component's own rate in the payee currency
+    (`base_payee_rate`: its `rate` x the conversion, else the rate from the target incentive)
+    and its per-line cap in the payee currency (`line_cap_at`). A small table: no credit
+    multiplies them again."""
+    shape = _factor_shapes(factors, assignments, components)
+    return shape.select(
+        shape.assignment_id, shape.component,
+        base_payee_rate=ibis.ifelse(shape.base_rate.notnull(),
+                                    _fmul(shape.base_rate, shape.to_payee), shape.share_rate),
+        line_cap_at=_mul(shape.cap_line, shape.plan_to_payee))
+
+
+def _payee_rate(c: ir.Table) -> ir.DecimalValue:
+    """A credit's rate in the payee currency: its rate rule's (`rule_rate`) converted, else
+    the component's (`base_payee_rate` of `_component_rates`)."""
+    return ibis.ifelse(c.rule_rate.notnull(), _fmul(c.rule_rate, c.to_payee),
+                       c.base_payee_rate)
+
+
 def _band_bounds(factors: ir.Table, bands: ir.Table, assignments: ir.Table,
                  components: ir.Table) -> ir.Table:
     """Per (assignment, component, band) of a tiered component: the band's bounds in the units
     of the measure (`lower_at`, `upper_at`: amounts, or attainment x the quota basis) and a
     fixed rate in the payee currency (`fixed_rate`; null for a multiplier band). A small table:
     no credit multiplies them again."""
-    shape = factors.join(assignments.select("assignment_id", "plan_version_id"),
-                         "assignment_id")
-    shape = shape.join(components.select("plan_version_id", "component", "tier_basis"),
-                       ["plan_version_id", "component"])
+    shape = _factor_shapes(factors, assignments, components)
     joined = shape.join(bands, ["plan_version_id", "component"])
     scale = ibis.ifelse(joined.tier_basis == "attainment", joined.quota_basis,
                         _lit(Decimal(1), dt.Decimal(28, 8)))
@@ -742,6 +776,7 @@ def _band_bounds(factors: ir.Table, bands: ir.Table, assignments: ir.Table,
                                _lit(None, FACTOR)))
 
 
+@remembered
 def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
                         bands: ir.Table, assignments: ir.Table,
                         components: ir.Table) -> ir.Table:
@@ -751,10 +786,9 @@ def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
     key = ["assignment_id", "component", "booking_id", "credit_kind"]
     period = counted.filter(counted.in_period)
     c = period.join(factors, ["assignment_id", "component"]).join(placed, key)
-    company_rate = c.rule_rate.coalesce(c.base_rate)
-    c = c.mutate(company_rate=company_rate,
-                 payee_rate=ibis.ifelse(company_rate.notnull(),
-                                        _fmul(company_rate, c.to_payee), c.share_rate))
+    c = c.join(_component_rates(factors, assignments, components),
+               ["assignment_id", "component"])
+    c = c.mutate(company_rate=c.rule_rate.coalesce(c.base_rate), payee_rate=_payee_rate(c))
     scale = ibis.ifelse(c.tier_basis == "attainment", c.quota_basis,
                         _lit(Decimal(1), dt.Decimal(28, 8)))
     c = c.mutate(scale=scale)
@@ -807,7 +841,7 @@ def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
         (lines.per_deal.notnull(), per_deal),
         (lines.tier_mode.notnull(), lines.tiered_exact.coalesce(_lit(Decimal(0), WORK))),
         else_=plain)
-    line_cap = _mul(lines.cap_line, lines.plan_to_payee)
+    line_cap = lines.line_cap_at
     capped = ibis.ifelse(lines.cap_line.notnull() & (exact > line_cap), line_cap, exact)
     paid = ibis.ifelse(lines.paying, capped, _lit(Decimal(0), WORK))
     lines = lines.mutate(exact=exact, capped=capped, paid=paid, line_cap=line_cap,
@@ -816,6 +850,7 @@ def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
         "band_texts")
 
 
+@remembered
 def credit_line_output(lines: ir.Table) -> ir.Table:
     """The earning lines (with their traces) of the amounts `credit_line_amounts` computed
     (a separate, materialised step: the trace only refers to finished columns)."""
@@ -881,8 +916,21 @@ def credit_line_output(lines: ir.Table) -> ir.Table:
     )
 
 
+@remembered
+def credit_output(credits: ir.Table) -> ir.Table:
+    """The credits of the period as `comp_credits` shows them, in key order (sorted by the
+    backend, in parallel)."""
+    period = credits.filter(credits.in_period)
+    return period.select(
+        "person_id", "assignment_id", "booking_id", "credit_kind", "booked_on", "percent",
+        credited_amount=period.credited.cast(MONEY_TYPE), rule=_credit_rule(period),
+    ).order_by(["person_id", "assignment_id", "booking_id", "credit_kind"])
+
+
+@remembered
 def retroactive_totals(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table,
-                       bands: ir.Table) -> ir.Table:
+                       bands: ir.Table, assignments: ir.Table,
+                       components: ir.Table) -> ir.Table:
     """Per (assignment, component) with retroactive tiers: the exact amount of every measured
     credit at the finally reached band (`final_exact`) and of the earlier credits of the year at
     the band reached at the previous period end (`prior_exact`), in the payee currency."""
@@ -890,16 +938,17 @@ def retroactive_totals(counted: ir.Table, factors: ir.Table, rate_rules: ir.Tabl
     c = c.filter((c.tier_mode == "retroactive") & c.paying
                  & (c.in_period | (c.measurement == "ytd")))
     c = _with_base_rate(c, rate_rules)
-    company_rate = c.rule_rate.coalesce(c.base_rate)
-    c = c.mutate(payee_rate=ibis.ifelse(company_rate.notnull(),
-                                        _fmul(company_rate, c.to_payee), c.share_rate))
+    c = c.join(_component_rates(factors, assignments, components),
+               ["assignment_id", "component"])
+    c = c.mutate(payee_rate=_payee_rate(c))
+    bounds = _band_bounds(factors, bands, assignments, components)
 
     def at_band(table: ir.Table, band_column: str) -> ir.Table:
-        joined = table.join(bands, [table.plan_version_id == bands.plan_version_id,
-                                    table.component == bands.component,
-                                    bands.band == table[band_column]])
-        rate = ibis.ifelse(joined.rate.notnull(), _fmul(joined.rate, joined.to_payee),
-                           _fmul(joined.multiplier, joined.payee_rate))
+        joined = table.join(bounds, [table.assignment_id == bounds.assignment_id,
+                                     table.component == bounds.component,
+                                     bounds.band == table[band_column]])
+        rate = ibis.ifelse(joined.fixed_rate.notnull(), joined.fixed_rate,
+                           _fmul(joined.payee_rate, joined.multiplier))
         return joined.select(joined.assignment_id, joined.component, joined.in_period,
                              value=_mul(joined.credited, rate))
 
@@ -914,6 +963,7 @@ def retroactive_totals(counted: ir.Table, factors: ir.Table, rate_rules: ir.Tabl
         prior_exact=prior_sums.prior_exact.coalesce(_lit(Decimal(0), WORK)))
 
 
+@remembered
 def manual_lines(manual: ir.Table, assignments: ir.Table, components: ir.Table,
                  payee: ir.Table, rates: ir.Table, period_start: date,
                  period_end: date) -> ir.Table:
@@ -1256,44 +1306,44 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     amounts = backend.materialise("comp_work_line_amounts", credit_line_amounts(
         counted, factors, placed, bound["comp_plan_bands"], bound["comp_assignments"],
         bound["comp_plan_components"]))
-    on_credits = backend.execute(credit_line_output(amounts))
-    both = on_credits
+    credit_lines = backend.materialise("comp_work_credit_lines", credit_line_output(amounts))
+    line_schema = credit_lines.schema().to_pyarrow()
+    sums = backend.execute(line_sums(credit_lines))
+    totals: dict[tuple[int, str], Decimal] = {
+        (r["assignment_id"], r["component"]): r["amount"] for r in sums.to_pylist()}
+    entered = pa.Table.from_pylist([], schema=line_schema)
     if inputs["comp_manual_lines"].num_rows:
         entered = backend.execute(manual_lines(bound["comp_manual_lines"],
                                                bound["comp_assignments"],
                                                bound["comp_plan_components"], payee_expr,
                                                bound["exchange_rates"], period_start,
-                                               period_end))
-        both = pa.concat_tables([on_credits, entered.cast(on_credits.schema)])
+                                               period_end)).cast(line_schema)
+        for r in entered.select(["assignment_id", "component", "amount"]).to_pylist():
+            key = (r["assignment_id"], r["component"])
+            totals[key] = totals.get(key, Decimal(0)) + r["amount"]
     retro: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
     if any(isinstance(component, Commission) and component.tiers is not None
            and component.tiers.mode == "retroactive"
            for plan in plans.values() for component in plan.components):
         retro = {(r["assignment_id"], r["component"]): (r["final_exact"], r["prior_exact"])
                  for r in backend.execute(retroactive_totals(
-                     counted, factors, bound["comp_plan_rates"], bound["comp_plan_bands"]))
+                     counted, factors, bound["comp_plan_rates"], bound["comp_plan_bands"],
+                     bound["comp_assignments"], bound["comp_plan_components"]))
                  .to_pylist()}
-    grouped = both.group_by(["assignment_id", "component"]).aggregate([("amount", "sum")])
-    totals = {(r["assignment_id"], r["component"]): r["amount_sum"]
-              for r in grouped.to_pylist()}
     prior = inputs["comp_prior_earnings"]
     prior_grouped = prior.group_by(["person_id", "component"]).aggregate([("amount", "sum")])
     prior_earnings = {(r["person_id"], r["component"]): r["amount_sum"]
                       for r in prior_grouped.to_pylist()}
     scalar = pa.Table.from_pylist(
         component_lines(rows, plans, totals, retro, prior_earnings, period_end),
-        schema=both.schema)
-    earning_lines = _finish_lines(pa.concat_tables([both, scalar]), period_start, period_end)
+        schema=line_schema)
+    register_logical_tables(LogicalTable(EXTRA_LINES, line_schema, ()))
+    extra = backend.table(EXTRA_LINES, pa.concat_tables([entered, scalar]))
+    earning_lines = _checked_traces(backend.execute(finished_lines(
+        credit_lines, extra, period_start, period_end))).cast(COMP_EARNING_LINES.schema)
 
-    credit_rows = backend.execute(credits.filter(credits.in_period).select(
-        "person_id", "assignment_id", "booking_id", "credit_kind", "booked_on",
-        "percent", credited_amount=credits.credited.cast(MONEY_TYPE),
-        rule=_credit_rule(credits)))
-    credit_table = credit_rows.select(COMP_CREDITS.schema.names).cast(COMP_CREDITS.schema)
-    credit_table = credit_table.sort_by([("person_id", "ascending"),
-                                         ("assignment_id", "ascending"),
-                                         ("booking_id", "ascending"),
-                                         ("credit_kind", "ascending")])
+    credit_table = backend.execute(credit_output(credits)).select(
+        COMP_CREDITS.schema.names).cast(COMP_CREDITS.schema)
     measures = _measures(rows)
     paid = (compute_payouts(backend, earning_lines, {**tables, **inputs}, plans, period_start,
                             period_end, as_of)
@@ -1304,33 +1354,49 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
                               ledger=paid.ledger)
 
 
-def _finish_lines(lines: pa.Table, period_start: date, period_end: date) -> pa.Table:
-    """The lines in their canonical order with their stable `line_key`
-    (assignment:component:line kind:booking:credit kind), vectorised with Arrow compute."""
-    count = lines.num_rows
-    if lines.column("trace").null_count:  # every piece of a trace is coalesced; say which if not
+EXTRA_LINES = "comp_work_extra_lines"  # manual and per-component lines, made in Python
+
+
+@remembered
+def line_sums(lines: ir.Table) -> ir.Table:
+    """The amount of the lines per (assignment, component)."""
+    return lines.group_by(["assignment_id", "component"]).aggregate(
+        amount=lines.amount.sum())
+
+
+@remembered
+def finished_lines(credit_lines: ir.Table, extra: ir.Table, period_start: date,
+                   period_end: date) -> ir.Table:
+    """All earning lines of the period (`credit_lines` and the `extra` lines made in Python)
+    with their stable `line_key` (assignment:component:line kind:booking:credit kind), in the
+    canonical order, sorted by the backend."""
+    lines = ibis.union(credit_lines, extra.cast(credit_lines.schema()))
+    kind_order = ibis.cases(*[(lines.line_kind == kind, index)
+                              for index, kind in enumerate(LINE_KIND_ORDER)],
+                            else_=_lit(None, dt.int64))
+    line_key = (lines.assignment_id.cast(dt.string) + ":" + lines.component + ":"
+                + lines.line_kind + ":" + lines.booking_id.cast(dt.string).coalesce("") + ":"
+                + lines.credit_kind.coalesce(""))
+    lines = lines.mutate(kind_order=kind_order, line_key=line_key,
+                         period_start=_lit(period_start, dt.date),
+                         period_end=_lit(period_end, dt.date))
+    order = ["person_id", "assignment_id", "position", "kind_order", "booking_id",
+             "credit_kind", "line_key"]
+    return lines.order_by([ibis.asc(column, nulls_first=False) for column in order]).select(
+        COMP_EARNING_LINES.schema.names)
+
+
+def _checked_traces(lines: pa.Table) -> pa.Table:
+    """`lines` as they are; an engine fault when one has no trace (every piece of a trace is
+    coalesced; say which lines if not)."""
+    if lines.column("trace").null_count:
         missing = lines.filter(pc.is_null(lines.column("trace"))).slice(0, 5).to_pylist()
         shown = "; ".join(f"person {r['person_id']}, {r['component']} {r['line_kind']} line"
                           + (f" on booking {r['booking_id']}" if r["booking_id"] else "")
                           for r in missing)
         raise EngineError(f"{lines.column('trace').null_count} earning lines have no trace "
                           f"(an engine fault, please report it): {shown}")
-    kinds = pa.array(list(LINE_KIND_ORDER), pa.string())
-    kind_order = pc.index_in(lines.column("line_kind"), value_set=kinds)
-    keys = pc.binary_join_element_wise(
-        pc.cast(lines.column("assignment_id"), pa.string()), lines.column("component"),
-        lines.column("line_kind"),
-        pc.fill_null(pc.cast(lines.column("booking_id"), pa.string()), ""),
-        pc.fill_null(lines.column("credit_kind"), ""), ":")
-    table = lines.append_column("kind_order", kind_order) \
-        .append_column("line_key", keys) \
-        .append_column("period_start", pa.array([period_start] * count, pa.date32())) \
-        .append_column("period_end", pa.array([period_end] * count, pa.date32()))
-    table = table.sort_by([("person_id", "ascending"), ("assignment_id", "ascending"),
-                           ("position", "ascending"), ("kind_order", "ascending"),
-                           ("booking_id", "ascending"), ("credit_kind", "ascending"),
-                           ("line_key", "ascending")])
-    return table.select(COMP_EARNING_LINES.schema.names).cast(COMP_EARNING_LINES.schema)
+    return lines
 
 
 def _measures(rows: list[dict[str, Any]]) -> pa.Table:
