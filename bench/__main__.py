@@ -23,13 +23,15 @@ order_lines, analytics, forecast, compensation, what_if). The
 import is shown next to two baselines of the same run: the database's own bulk load of the same
 file (COPY on PostgreSQL, executemany on SQLite) and the csv module reading it.
 
-The compensation case (engine level, no database) generates an organisation and its order lines
+The compensation case (engine level) generates an organisation and its order lines
 (bench/comp_data.py: AEs, SDRs and managers on the three example plans, splits, overlays,
 roll-ups, four currencies, year-to-date measures), then times in separate processes a full Q2
 run (`compute_compensation` on DuckDB, payouts included), the bare engine pass over the same
 lines (one grouped sum) and the row-by-row Python reference of the same plans
 (bench/comp_reference.py), whose per-person totals must equal the engine's to the cent (checked
-and printed; a mismatch fails the case). The load average is printed with the figures: the
+and printed; a mismatch fails the case). Then, per database, it stores the run's results the
+way a run does (`compensation.engine_io._store`, in a transaction rolled back at the end), shown
+next to the engine run that computed them. The load average is printed with the figures: the
 machine may be shared.
 """
 
@@ -246,11 +248,20 @@ def bench_compensation(databases: list[str], folder: Path) -> list[dict[str, Any
               file=sys.stderr)
     name = f"compensation Q2 run, {people:,} people, {lines:,} order lines (DuckDB)"
     load = load_average()
-    return [row(name, "-", engine, f"bare engine pass (one grouped sum), load {load}",
+    rows = [row(name, "-", engine, f"bare engine pass (one grouped sum), load {load}",
                 measured["bare"]),
             row(name, "-", engine, "row-by-row Python reference, "
                 + (f"sampled 1 team in {every}, extrapolated" if reference["sampled"]
                    else "all lines") + f", load {load}", reference)]
+    for database in databases:
+        print(f"  [{database}] storing the run's results … (load average {load_average()})",
+              file=sys.stderr, flush=True)
+        stored = run_case("comp_store", fresh_database_url(database), folder=str(inputs))
+        print(f"  [{database}] stored: {json.dumps(stored)}", file=sys.stderr, flush=True)
+        rows.append(row(f"storing that run's results ({stored['rows']:,} rows: credits, "
+                        "earning and payout lines, payouts, state)", database, stored,
+                        f"the engine run that computed them, load {load_average()}", engine))
+    return rows
 
 
 def bench_what_if(databases: list[str], folder: Path) -> list[dict[str, Any]]:

@@ -665,6 +665,37 @@ def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str
             "people": len(totals), "totals": {str(p): str(t) for p, t in totals.items()}}
 
 
+def case_comp_store(folder: str) -> dict[str, Any]:
+    """Storing a compensation run's results (`compensation.engine_io._store`: credits, earning
+    lines, payouts, payout lines and closing state) in the empty database of DATABASE_URL,
+    inside a transaction rolled back at the end (the inputs' people and plans are not in the
+    database, so nothing may be committed). The engine run that produces them (the `engine`
+    part) is not timed here."""
+    setup_django()
+    from django.db import transaction
+
+    from attain.compensation.engine_io import RunOutput, _store
+    from attain.compensation.models import CompRun
+    from attain.engine.backends import connect
+    from attain.engine.compensation.calculation import compute_compensation
+    from bench.comp_data import AS_OF, PERIOD, bench_plans
+
+    tables = _comp_tables(folder)
+    with connect("duckdb") as backend:
+        result = compute_compensation(backend, tables, bench_plans(), *PERIOD, AS_OF)
+    output = RunOutput(credits=result.credits, earning_lines=result.earning_lines,
+                       payouts=result.payouts, payout_lines=result.payout_lines,
+                       balances=result.balances, ledger=result.ledger)
+    del result
+    with transaction.atomic():
+        started, cpu = time.perf_counter(), _cpu_seconds()
+        stored = _store(CompRun(pk=1), output, None)
+        seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        transaction.set_rollback(True)
+    return {"rows": stored, "seconds": seconds, "rows_per_s": stored / seconds,
+            "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb()}
+
+
 # --- the what-if estimator: one engine pass per ticked combination -----------------------------
 
 
@@ -736,6 +767,7 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "forecast": case_forecast,
     "comp_inputs": case_comp_inputs,
     "compensation": case_compensation,
+    "comp_store": case_comp_store,
     "what_if": case_what_if,
     "opportunities_csv": case_opportunities_csv,
     "import_opportunities": case_import_opportunities,
