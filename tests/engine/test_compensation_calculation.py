@@ -113,6 +113,29 @@ def test_marginal_tiers_on_attainment_split_lines_in_booking_order(backend: Back
     assert measures[("Commission", "attainment")] == D("1.5")
 
 
+def test_large_amounts_on_attainment_and_amount_tiers(backend: Backend) -> None:
+    """The marginal example at a VP's scale. Quota 100,000,000; one credit of 150,000,000:
+    100M x 5% + 25M x 6% + 25M x 7% = 5,000,000 + 1,500,000 + 1,750,000 = 8,250,000; the
+    line's attainment after it is 150%. On amount tiers with a bound of 200,000,000 (1% below,
+    2% above), a credit of 250,000,000 pays 2,000,000 + 1,000,000 = 3,000,000. A measure or
+    bound above 100 million used to overflow the 8 integer digits of a rate."""
+    data = tables([booking(1, 7, "150000000", date(2027, 2, 1))], [assignment(1, 7)],
+                  quotas=[quota(1, 7, 1, "100000000")])
+    result = run(backend, data, plan_text(QUOTA_TIERS.format(mode="marginal")))
+    [line] = result.earning_lines.to_pylist()
+    assert (line["amount"], line["tier"], line["measure_value"]) == (
+        D("8250000.00"), 3, D("1.5"))
+    assert json.loads(line["trace"])[3] == "Attainment after this credit (this period): 150.00%"
+
+    on_amount = plan_text('  - name: C\n    kind: commission\n    tiers:\n'
+                          '      basis: amount\n      mode: marginal\n      bands:\n'
+                          '        - {from: 0, to: 200000000, rate: "1%"}\n'
+                          '        - {from: 200000000, rate: "2%"}\n')
+    data = tables([booking(1, 7, "250000000", date(2027, 2, 1))], [assignment(1, 7)])
+    [line] = run(backend, data, on_amount).earning_lines.to_pylist()
+    assert (line["amount"], line["tier"]) == (D("3000000.00"), 2)
+
+
 def test_retroactive_tiers_pay_the_reached_rate_with_an_explicit_true_up(
         backend: Backend) -> None:
     """Each line pays the band reached after it: 60k x 5% = 3,000 (cum 60%),

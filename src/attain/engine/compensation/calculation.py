@@ -330,7 +330,7 @@ def _money_text(value: ir.Value) -> ir.StringValue:
 def _pct_text(fraction: ir.Value) -> ir.StringValue:
     """0.065 -> "6.50%" (display only). x 100 as a whole number keeps the 12 decimals exact,
     so only the display's rounding to 2 decimals narrows the value."""
-    shown = (fraction.cast(FACTOR) * _lit(Decimal(100), dt.Decimal(3, 0))).cast(MONEY_TYPE)
+    shown = (fraction.cast(WORK) * _lit(Decimal(100), dt.Decimal(3, 0))).cast(MONEY_TYPE)
     return shown.cast(dt.string) + "%"
 
 
@@ -766,12 +766,16 @@ def _band_bounds(factors: ir.Table, bands: ir.Table, assignments: ir.Table,
     no credit multiplies them again."""
     shape = _factor_shapes(factors, assignments, components)
     joined = shape.join(bands, ["plan_version_id", "component"])
-    scale = ibis.ifelse(joined.tier_basis == "attainment", joined.quota_basis,
-                        _lit(Decimal(1), dt.Decimal(28, 8)))
+    on_attainment = joined.tier_basis == "attainment"
+
+    def at(bound: ir.DecimalValue) -> ir.DecimalValue:
+        # an attainment bound is a fraction (a factor) of the quota basis; an amount bound is
+        # the amount itself, whatever its size (a factor holds at most 8 integer digits)
+        return ibis.ifelse(on_attainment, _mul(joined.quota_basis, bound), bound.cast(WORK))
+
     return joined.select(
         joined.assignment_id, joined.component, joined.band, joined.rate, joined.multiplier,
-        has_upper=joined.upper.notnull(), lower_at=_mul(scale, joined.lower),
-        upper_at=_mul(scale, joined.upper),
+        has_upper=joined.upper.notnull(), lower_at=at(joined.lower), upper_at=at(joined.upper),
         fixed_rate=ibis.ifelse(joined.rate.notnull(), _fmul(joined.rate, joined.to_payee),
                                _lit(None, FACTOR)))
 
@@ -850,6 +854,12 @@ def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
         "band_texts")
 
 
+def _attainment_after(lines: ir.Table) -> ir.DecimalValue:
+    """Attainment after a credit: the measure (an amount, any size an amount may have) x
+    1 / quota basis."""
+    return _mul(lines.cum_after, lines.inv_quota.coalesce(_lit(Decimal(0), FACTOR)))
+
+
 @remembered
 def credit_line_output(lines: ir.Table) -> ir.Table:
     """The earning lines (with their traces) of the amounts `credit_line_amounts` computed
@@ -881,8 +891,7 @@ def credit_line_output(lines: ir.Table) -> ir.Table:
         lines.tier_basis == "attainment",
         "Attainment after this credit ("
         + ibis.ifelse(lines.measurement == "ytd", "year to date", "this period") + "): "
-        + _pct_text(_fmul(lines.cum_after, lines.inv_quota.coalesce(
-            _lit(Decimal(0), FACTOR)))),
+        + _pct_text(_attainment_after(lines)),
         "Credited so far (" + ibis.ifelse(lines.measurement == "ytd", "year to date",
                                           "this period") + "): " + _money_text(lines.cum_after))
     notes = (ibis.ifelse(lines.cap_line.notnull() & (lines.exact > line_cap),
@@ -907,8 +916,7 @@ def credit_line_output(lines: ir.Table) -> ir.Table:
         booking_id=lines.booking_id, credit_kind=lines.credit_kind,
         credited_amount=lines.credited.cast(MONEY_TYPE),
         measure_value=ibis.ifelse(lines.tier_basis == "attainment",
-                                  _fmul(lines.cum_after, lines.inv_quota.coalesce(
-                                      _lit(Decimal(0), FACTOR))).cast(dt.Decimal(28, 8)),
+                                  _attainment_after(lines).cast(dt.Decimal(28, 8)),
                                   lines.cum_after.cast(dt.Decimal(28, 8))),
         tier=lines.tier,
         rate=lines.company_rate.coalesce(lines.payee_rate).cast(dt.Decimal(18, 8)),
