@@ -129,3 +129,32 @@ def test_every_row_is_written_and_read_back_as_the_engine_gave_it(stored):
             entry.currency) == ("remainder", "on_collection", "deferred", None, D("340.00"),
                                 "EUR")
     assert not Payout.objects.filter(run=run).exists()
+
+
+def test_splits_of_a_whole_company_are_read_at_once_and_kept_by_opportunity(monkeypatch):
+    """More opportunities than one SQL statement may name (SQLite: 32,766 parameters) are not
+    looked up by id: every split is read and those of the run's opportunities kept. Both ways
+    give the same rows in the same order; a split of an opportunity outside the run is left
+    out."""
+    from attain.crm.models import OpportunitySplit
+    from tests.factories import make_booking, make_opportunity
+
+    people = org()
+    ann, bob = people["ann"], people["bob"]
+    deals = [make_opportunity(ann) for _ in range(3)]
+    outside = make_opportunity(bob)
+    for deal in (deals[2], deals[0], outside):
+        OpportunitySplit.objects.create(opportunity=deal, person=ann, percent=60)
+        OpportunitySplit.objects.create(opportunity=deal, person=bob, percent=40)
+    for deal in deals:
+        make_booking(ann, "100.00", date(2026, 2, 1), opportunity=deal)
+    bookings = engine_io.snapshot_bookings(Q2_START, Q2_END, Q2_START, None)
+
+    by_id = engine_io.snapshot_splits(bookings)
+    monkeypatch.setattr(engine_io, "SPLITS_BY_ID_LIMIT", 1)
+    read_at_once = engine_io.snapshot_splits(bookings)
+
+    assert read_at_once.equals(by_id)
+    assert read_at_once.select(["opportunity_id", "person_id", "percent"]).to_pylist() == [
+        {"opportunity_id": deal.pk, "person_id": person.pk, "percent": D(share)}
+        for deal in (deals[0], deals[2]) for person, share in ((ann, "60"), (bob, "40"))]

@@ -176,15 +176,25 @@ def snapshot_bookings(start: date, end: date, since: date,
     return snapshot(rows, comp_schemas.COMP_BOOKINGS)
 
 
+SPLITS_BY_ID_LIMIT = 900  # SQLite allows 32,766 parameters in one statement
+
+
 def snapshot_splits(bookings: pa.Table) -> pa.Table:
-    opportunity_ids = pc.unique(bookings.column("opportunity_id").drop_null()).to_pylist()
-    if not opportunity_ids:
+    """The splits of the opportunities of `bookings`: looked up by id for a few (a what-if
+    estimate), else every split read at once and kept by Arrow. A whole company's run names
+    hundreds of thousands of opportunities, more ids than one SQL statement may take: at
+    10,000 reps the run failed on SQLite with "too many SQL variables"."""
+    opportunity_ids = pc.unique(bookings.column("opportunity_id").drop_null())
+    if not len(opportunity_ids):
         return comp_schemas.COMP_SPLITS.empty()
-    rows = (OpportunitySplit.objects.filter(opportunity_id__in=opportunity_ids)
-            .order_by("opportunity_id", "person_id", "kind")
+    splits = OpportunitySplit.objects.all()
+    if len(opportunity_ids) <= SPLITS_BY_ID_LIMIT:
+        splits = splits.filter(opportunity_id__in=opportunity_ids.to_pylist())
+    rows = (splits.order_by("opportunity_id", "person_id", "kind")
             .annotate(percent_text=as_text("percent"))
             .values_list("opportunity_id", "person_id", "percent_text", "kind"))
-    return snapshot(rows, comp_schemas.COMP_SPLITS)
+    table = snapshot(rows, comp_schemas.COMP_SPLITS)
+    return table.filter(pc.is_in(table.column("opportunity_id"), value_set=opportunity_ids))
 
 
 def snapshot_assignments(since: date, end: date, start: date,

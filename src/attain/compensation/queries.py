@@ -11,9 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.utils import timezone
 
 from attain.compensation.models import (
@@ -205,20 +218,40 @@ class LineDiff:
 
 @dataclass
 class Statement:
+    """A person's statement of a run. Its lines are querysets in statement order
+    (`line_rows`, `payout_line_rows`: a top manager's roll-up has tens of thousands of lines,
+    so a page shows them a page at a time) and its totals are the database's sums of every
+    line; `lines` and `payout_lines` read all of them (exports, API)."""
+
     person: Person
     run: CompRun
     payouts: list[Payout]
-    lines: list[EarningLine]
-    payout_lines: list[PayoutLine]
+    line_rows: QuerySet[EarningLine]
+    payout_line_rows: QuerySet[PayoutLine]
     adjustment_runs: list[CompRun]
     prior_adjustments: list[PriorAdjustment]
     manual_lines: list[ManualLine]
     disputes: list[Dispute]
-    credits: list[Credit]
+    credit_rows: QuerySet[Credit]
     ytd: dict[str, Decimal]
     signoff: StatementSignoff | None
     is_closed: bool
     by_component: dict[str, Decimal] = field(default_factory=dict)
+    earned_total: dict[str, Decimal] = field(default_factory=dict)
+    lines_total: dict[str, Decimal] = field(default_factory=dict)
+    """The sum of the payout lines per currency (equals the payout to the cent)."""
+
+    @cached_property
+    def lines(self) -> list[EarningLine]:
+        return list(self.line_rows)
+
+    @cached_property
+    def payout_lines(self) -> list[PayoutLine]:
+        return list(self.payout_line_rows)
+
+    @cached_property
+    def credits(self) -> list[Credit]:
+        return list(self.credit_rows)
 
     @property
     def total(self) -> dict[str, Decimal]:
@@ -227,20 +260,11 @@ class Statement:
             totals[payout.currency] = totals.get(payout.currency, ZERO) + payout.payout
         return totals
 
-    @property
-    def lines_total(self) -> dict[str, Decimal]:
-        """The sum of the payout lines per currency (equals the payout to the cent)."""
-        totals: dict[str, Decimal] = {}
-        for line in self.payout_lines:
-            totals[line.currency] = totals.get(line.currency, ZERO) + line.amount
-        return totals
 
-    @property
-    def earned_total(self) -> dict[str, Decimal]:
-        totals: dict[str, Decimal] = {}
-        for line in self.lines:
-            totals[line.currency] = totals.get(line.currency, ZERO) + line.amount
-        return totals
+def _sums(rows: QuerySet[Any], key: Any) -> dict[str, Decimal]:
+    """Sum of `amount` per `key` (a field or expression), in the order of the keys."""
+    return {k: total for k, total in rows.annotate(key=key).values("key")
+            .annotate(total=Sum("amount")).order_by("key").values_list("key", "total")}
 
 
 def statement(user: Any, person_id: int, comp_run: CompRun) -> Statement | None:
@@ -251,34 +275,36 @@ def statement(user: Any, person_id: int, comp_run: CompRun) -> Statement | None:
     person = Person.objects.filter(pk=person_id).first()
     if person is None:
         return None
-    lines = list(EarningLine.objects.filter(run=comp_run, person_id=person_id)
-                 .select_related("plan_version__plan")
-                 .order_by("period_start", "component", "booking_id", "line_key"))
+    lines = (EarningLine.objects.filter(run=comp_run, person_id=person_id)
+             .select_related("plan_version__plan")
+             .order_by("period_start", "component", "booking_id", "line_key"))
+    payout_lines = (PayoutLine.objects.filter(run=comp_run, person_id=person_id)
+                    .order_by("kind", "component", "line_key"))
     adjustment_runs = list(runs().filter(adjusts=comp_run,
                                          calc_run__status=CalcRun.Status.SUCCEEDED))
     prior = list(PriorAdjustment.objects.filter(run__in=adjustment_runs, person_id=person_id)
                  .order_by("run_id", "component", "adjustment_key"))
-    by_component: dict[str, Decimal] = {}
-    for line in lines:
-        by_component[line.component or line.line_kind] = (
-            by_component.get(line.component or line.line_kind, ZERO) + line.amount)
+    plain = EarningLine.objects.filter(run=comp_run, person_id=person_id)
     return Statement(
         person=person, run=comp_run,
         payouts=list(Payout.objects.filter(run=comp_run, person_id=person_id)),
-        lines=lines, payout_lines=list(PayoutLine.objects.filter(run=comp_run,
-                                                                 person_id=person_id)
-                                       .order_by("kind", "component", "line_key")),
+        line_rows=lines, payout_line_rows=payout_lines,
         adjustment_runs=adjustment_runs, prior_adjustments=prior,
         manual_lines=list(ManualLine.objects.filter(
             person_id=person_id, period__start__gte=comp_run.period.start,
             period__start__lt=comp_run.period.end).select_related("period", "entered_by")),
         disputes=list(Dispute.objects.filter(run=comp_run, person_id=person_id)
                       .select_related("line", "raised_by", "decided_by", "adjustment")),
-        credits=list(Credit.objects.filter(run=comp_run, person_id=person_id)
-                     .order_by("credit_date", "booking_id")),
+        credit_rows=Credit.objects.filter(run=comp_run, person_id=person_id)
+        .order_by("credit_date", "booking_id"),
         ytd=year_to_date(person_id, comp_run.period),
         signoff=StatementSignoff.objects.filter(run=comp_run, person_id=person_id).first(),
-        is_closed=period_is_closed(comp_run.period), by_component=by_component)
+        is_closed=period_is_closed(comp_run.period),
+        by_component=_sums(plain, Case(When(component="", then=F("line_kind")),
+                                       default=F("component"))),
+        earned_total=_sums(plain, F("currency")),
+        lines_total=_sums(PayoutLine.objects.filter(run=comp_run, person_id=person_id),
+                          F("currency")))
 
 
 def year_to_date(person_id: int, period: Period) -> dict[str, Decimal]:

@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -74,6 +75,9 @@ def _require_ops(viewer: Viewer) -> None:
 def _refused(request: HttpRequest, error: actions.CompensationError, back: str) -> HttpResponse:
     messages.error(request, f"Not saved — {error.field or 'request'}: {error}")
     return HttpResponseRedirect(back)
+
+
+STATEMENT_PAGE_SIZE = 200  # lines of each table of a statement page
 
 
 def trace_steps(trace: Any) -> list[str]:
@@ -557,16 +561,22 @@ def statement(request: HttpRequest, run_id: int, person_id: int) -> HttpResponse
             *[("paid", st.run.pk, line.period_start, line.period_end, line.component,
                line.kind, line.booking_id or "", None, None, "", None, line.amount,
                line.currency, " ".join(trace_steps(line.trace))) for line in st.payout_lines]])
-    for line in st.payout_lines:
-        line.steps = trace_steps(line.trace)  # type: ignore[attr-defined]
-    for line in st.lines:
+    # a page of each kind of line (a top manager's roll-up has tens of thousands); the
+    # totals above them and the exports cover every line
+    paid_page = Paginator(st.payout_line_rows, STATEMENT_PAGE_SIZE).get_page(
+        request.GET.get("paid_page"))
+    lines_page = Paginator(st.line_rows, STATEMENT_PAGE_SIZE).get_page(
+        request.GET.get("lines_page"))
+    for paid in paid_page:
+        paid.steps = trace_steps(paid.trace)  # type: ignore[attr-defined]
+    for line in lines_page:
         line.steps = trace_steps(line.trace)  # type: ignore[attr-defined]
         line.rate_pct = (None if line.rate is None  # type: ignore[attr-defined]
                          else line.rate * 100)
     own = viewer.person_id == st.person.pk
     may_decide = not own and (viewer.is_ops or viewer.is_finance or viewer.is_manager)
     return render(request, "web/compensation/statement.html", {
-        "st": st, "payout_totals": [
+        "st": st, "paid_page": paid_page, "lines_page": lines_page, "payout_totals": [
             (p, [(label, getattr(p, name)) for name, label in PAYOUT_LABELS
                  if getattr(p, name) or name in ("earned", "payout")]) for p in st.payouts],
         "own": own, "csv_url": csv_url(request),

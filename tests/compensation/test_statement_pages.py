@@ -1,0 +1,54 @@
+"""A statement with more lines than a page shows (a top manager's roll-up has tens of
+thousands): a page of each table, totals and exports over every line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+from attain.compensation.models import EarningLine, PayoutLine
+from attain.web.compensation_views import STATEMENT_PAGE_SIZE
+from tests.compensation.plans import org
+from tests.compensation.stored import quarter, stored_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_long_statement_shows_a_page_of_lines_and_totals_of_all(client):
+    """Ann has 1 line from the stored run plus 2 pages' worth more: 250 lines of 1.00 and
+    one of 800.00 → earned 1,050.00 over 251 lines; the first page shows 200 of them."""
+    people = org()
+    period = quarter()
+    ann = people["ann"]
+    run = stored_run(period, {ann.pk: "800.00"})
+    extra = STATEMENT_PAGE_SIZE + 50
+    EarningLine.objects.bulk_create([
+        EarningLine(run=run, person=ann, line_key=f"spiff|{i}", period_start=period.start,
+                    period_end=period.end, component="SPIFF", line_kind="spiff",
+                    booking_id=10_000 + i, amount=Decimal("1.00"), currency="USD",
+                    trace=[f"SPIFF on order line {10_000 + i}."]) for i in range(extra)])
+    PayoutLine.objects.bulk_create([
+        PayoutLine(run=run, person=ann, line_key=f"payable|spiff|{i}",
+                   period_start=period.start, period_end=period.end, kind="payable",
+                   component="SPIFF", booking_id=10_000 + i, amount=Decimal("1.00"),
+                   currency="USD", trace=["Paid now."]) for i in range(extra)])
+    client.force_login(ann.user)
+    url = f"/comp/statements/{run.pk}/{ann.pk}/"
+
+    body = client.get(url).content.decode()
+    assert body.count("<tr data-line=") == STATEMENT_PAGE_SIZE
+    assert f"Page 1 of 2 · {extra + 1} rows" in body  # both tables: 251 lines each
+    assert "lines_page=2" in body and "paid_page=2" in body
+    assert 'data-testid="lines-total">1,050.00 USD' in body  # every payout line
+    assert 'Earned</th><th class="num">1,050.00 USD' in body  # every earning line
+
+    second = client.get(url, {"lines_page": 2}).content.decode()
+    assert second.count("<tr data-line=") == extra + 1 - STATEMENT_PAGE_SIZE
+
+    exported = client.get(url, {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert sum(1 for row in rows if row["section"] == "earned") == extra + 1
+    assert sum(1 for row in rows if row["section"] == "paid") == extra + 1
