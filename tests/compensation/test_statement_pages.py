@@ -52,3 +52,37 @@ def test_a_long_statement_shows_a_page_of_lines_and_totals_of_all(client):
     rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
     assert sum(1 for row in rows if row["section"] == "earned") == extra + 1
     assert sum(1 for row in rows if row["section"] == "paid") == extra + 1
+
+
+def test_a_large_run_shows_a_page_of_payouts_a_search_and_exports_them_all(client):
+    """101 payouts of 1.00 to 101.00 (person n is paid n): the run page shows 100 of them
+    (names in order), the chart the largest (101.00 first), a search finds one person, and the
+    CSV lists all 101."""
+    from attain.people.models import Person
+    from attain.web.compensation_views import RUN_PAGE_SIZE
+
+    people = org()
+    period = quarter()
+    count = RUN_PAGE_SIZE + 1
+    paid = Person.objects.bulk_create([Person(external_id=f"PAY{n:03}", name=f"Payee {n:03}")
+                                       for n in range(1, count + 1)])
+    run = stored_run(period, {person.pk: f"{n}.00" for n, person in enumerate(paid, start=1)})
+    client.force_login(people["ops"].user)
+    url = f"/comp/runs/{run.pk}/"
+
+    body = client.get(url).content.decode()
+    table = body.split('data-testid="payouts-table"')[1].split("</table>")[0]
+    assert table.count("Payee ") == RUN_PAGE_SIZE
+    assert "Payee 001" in table and "Payee 101" not in table  # by name, first page
+    assert f"Page 1 of 2 · {count} rows" in body
+    chart = body.split('id="run-payouts-chart"')[1]
+    assert chart.index("Payee 101") < chart.index("Payee 100")  # largest first
+
+    found = client.get(url, {"q": "payee 042"}).content.decode()
+    table = found.split('data-testid="payouts-table"')[1].split("</table>")[0]
+    assert table.count("Payee ") == 1 and "Payee 042" in table
+
+    exported = client.get(url, {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert len(rows) == count
+    assert sum(Decimal(row["payout"]) for row in rows) == sum(Decimal(n) for n in range(1, 102))

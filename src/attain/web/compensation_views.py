@@ -78,6 +78,7 @@ def _refused(request: HttpRequest, error: actions.CompensationError, back: str) 
 
 
 STATEMENT_PAGE_SIZE = 200  # lines of each table of a statement page
+RUN_PAGE_SIZE = 100  # payouts of a run page
 
 
 def trace_steps(trace: Any) -> list[str]:
@@ -428,18 +429,25 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponseBase:
         if viewer.person_id is None:
             raise Http404
         return HttpResponseRedirect(reverse("comp-statement", args=[run.pk, viewer.person_id]))
-    payouts = list(cq.payouts(viewer.user, run))
+    payouts = cq.payouts(viewer.user, run)
+    search = request.GET.get("q", "").strip()
+    if search:
+        payouts = payouts.filter(person__name__icontains=search)
     if wants_export(request):
         return export_response(request, f"comp-run-{run.pk}", [
             "person", "employee_id", "currency", *engine_io.PAYOUT_FIELDS], [
             (p.person.name, p.person.external_id, p.currency,
              *(getattr(p, name) for name in engine_io.PAYOUT_FIELDS)) for p in payouts])
-    top = sorted(payouts, key=lambda p: p.payout, reverse=True)[:15]
+    # a page of the payouts (a 10,000-person run was a 4 MB table); the chart, the search and
+    # the export cover every payout the viewer may see
+    page = Paginator(payouts, RUN_PAGE_SIZE).get_page(request.GET.get("page"))
+    top = list(payouts.order_by("-payout", "person__name")[:15])
     chart = charts.bar_chart([p.person.name for p in top], [
         ("Payout", [p.payout for p in top],
          [reverse("comp-statement", args=[run.pk, p.person_id]) for p in top])]) if top else None
     return render(request, "web/compensation/run_detail.html", {
-        "run": run, "payouts": payouts, "chart": chart, "csv_url": csv_url(request),
+        "run": run, "page": page, "search": search, "chart": chart,
+        "csv_url": csv_url(request),
         "closed": cq.period_is_closed(run.period), "exports": cq.exports(run),
         "prior_adjustments": cq.prior_adjustments(viewer.user, run),
         "other_runs": cq.runs(period_id=run.period_id).exclude(pk=run.pk),
