@@ -262,8 +262,9 @@ class Statement:
 
 
 def _sums(rows: QuerySet[Any], key: Any) -> dict[str, Decimal]:
-    """Sum of `amount` per `key` (a field or expression), in the order of the keys."""
-    return {k: total for k, total in rows.annotate(key=key).values("key")
+    """Sum of `amount` per `key` (a field or expression) over every row, in the order of the
+    keys."""
+    return {k: total for k, total in rows.select_related(None).annotate(key=key).values("key")
             .annotate(total=Sum("amount")).order_by("key").values_list("key", "total")}
 
 
@@ -284,7 +285,6 @@ def statement(user: Any, person_id: int, comp_run: CompRun) -> Statement | None:
                                          calc_run__status=CalcRun.Status.SUCCEEDED))
     prior = list(PriorAdjustment.objects.filter(run__in=adjustment_runs, person_id=person_id)
                  .order_by("run_id", "component", "adjustment_key"))
-    plain = EarningLine.objects.filter(run=comp_run, person_id=person_id)
     return Statement(
         person=person, run=comp_run,
         payouts=list(Payout.objects.filter(run=comp_run, person_id=person_id)),
@@ -300,11 +300,9 @@ def statement(user: Any, person_id: int, comp_run: CompRun) -> Statement | None:
         ytd=year_to_date(person_id, comp_run.period),
         signoff=StatementSignoff.objects.filter(run=comp_run, person_id=person_id).first(),
         is_closed=period_is_closed(comp_run.period),
-        by_component=_sums(plain, Case(When(component="", then=F("line_kind")),
+        by_component=_sums(lines, Case(When(component="", then=F("line_kind")),
                                        default=F("component"))),
-        earned_total=_sums(plain, F("currency")),
-        lines_total=_sums(PayoutLine.objects.filter(run=comp_run, person_id=person_id),
-                          F("currency")))
+        earned_total=_sums(lines, F("currency")), lines_total=_sums(payout_lines, F("currency")))
 
 
 def year_to_date(person_id: int, period: Period) -> dict[str, Decimal]:

@@ -358,14 +358,14 @@ def raw_credits(bookings: ir.Table, splits: ir.Table, lines: ir.Table, rates: ir
     net amount for partner deals x rate)."""
     window = bookings.filter((bookings.booked_on >= since) & (bookings.booked_on < until))
     window = window.mutate(month_start=_month(window.booked_on))
+    company_amount = _mul(window.amount, rates.rate)
     valued = window.join(rates, ["currency", "month_start"]).select(
         *[window[c] for c in ("booking_id", "opportunity_id", "owner_id", "product_family",
                               "deal_type", "segment", "is_partner", "contract_years",
                               "booked_on", "amount", "currency")],
-        company_amount=_mul(window.amount, rates.rate),
+        company_amount=company_amount,
         company_net=ibis.ifelse(window.is_partner & window.net_amount.notnull(),
-                                _mul(window.net_amount, rates.rate),
-                                _mul(window.amount, rates.rate)),
+                                _mul(window.net_amount, rates.rate), company_amount),
     )
     revenue = splits.view().filter(ibis._.kind == "revenue")
     split_opps = revenue.select("opportunity_id").distinct().mutate(has_splits=True)
