@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attain.settings")
@@ -210,7 +211,6 @@ def case_import_opportunities(path: str, rows: int, profile: str = "") -> dict[s
     Account.objects.bulk_create([Account(external_id=f"A{i}", name=f"Account {i}",
                                          created_at=moment) for i in range(IMPORT_ACCOUNTS)],
                                 batch_size=5000)
-    from pathlib import Path
 
     started = time.perf_counter()
     job = _profiled(profile, lambda: import_path(None, Path(path),
@@ -339,7 +339,6 @@ def case_import_order_lines(path: str, rows: int, profile: str = "") -> dict[str
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0, run_syncdb=True)
-    from pathlib import Path
 
     from attain.crm.models import ForecastCategory, Stage
     from attain.ingest.actions import import_path
@@ -541,7 +540,6 @@ def dashboard_times(requests: int = 20, warmup: int = 3) -> dict[str, dict[str, 
 def case_comp_inputs(folder: str, people: int, lines: int) -> dict[str, Any]:
     """Generate the compensation benchmark's inputs (bench/comp_data.py) once and write them to
     `folder` as Arrow IPC files, which each measured part maps back (zero copy)."""
-    from pathlib import Path
 
     import pyarrow as pa
 
@@ -559,7 +557,6 @@ def case_comp_inputs(folder: str, people: int, lines: int) -> dict[str, Any]:
 
 
 def _comp_tables(folder: str) -> dict[str, Any]:
-    from pathlib import Path
 
     import pyarrow as pa
 
@@ -612,20 +609,19 @@ def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str
         from attain.engine.backends import connect
         from attain.engine.compensation.calculation import compute_compensation
 
+        results = ResultFiles(Path(folder) / "results")
         with connect("duckdb") as backend:
             started, cpu = time.perf_counter(), _cpu_seconds()
-            result = compute_compensation(backend, tables, plans, *PERIOD, AS_OF)
+            result = compute_compensation(backend, tables, plans, *PERIOD, AS_OF,
+                                          sink=results.write)
+            results.close(result)
             seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
-        earning = result.earning_lines
+        earning = results.read("earning_lines", ["person_id", "amount"])
         totals = earning.group_by("person_id").aggregate([("amount", "sum")])
         return {"rows": lines, "seconds": seconds, "rows_per_s": lines / seconds,
                 "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb(),
-                "inputs_rss_mb": mapped_mb,
-                "credits": result.credits.num_rows, "earning_lines": earning.num_rows,
-                "payout_lines": result.payout_lines.num_rows,
-                "output_mb": round(sum(t.nbytes for t in (
-                    result.credits, result.measures, earning, result.payouts,
-                    result.payout_lines, result.balances, result.ledger)) / 2**20),
+                "inputs_rss_mb": mapped_mb, **results.counts,
+                "output_mb": round(results.bytes() / 2**20),
                 "totals": {str(p): str(t) for p, t in zip(
                     totals.column("person_id").to_pylist(),
                     totals.column("amount_sum").to_pylist(), strict=True)}}
@@ -665,28 +661,88 @@ def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str
             "people": len(totals), "totals": {str(p): str(t) for p, t in totals.items()}}
 
 
+class ResultFiles:
+    """A compensation run's results streamed to Arrow files in `folder` as the engine hands
+    them over (its `sink`), the small tables written at the end (`close`): what the run holds
+    in memory is then the engine's own working set, not its millions of result rows."""
+
+    STREAMED = ("credits", "earning_lines", "payout_lines")
+    SMALL = ("measures", "payouts", "balances", "ledger")
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.writers: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.arrow"
+
+    def write(self, name: str, batch: Any) -> None:
+        import pyarrow as pa
+
+        if name not in self.writers:
+            self.writers[name] = pa.ipc.new_file(str(self.path(name)), batch.schema)
+        self.writers[name].write_batch(batch)
+        self.counts[name] = self.counts.get(name, 0) + batch.num_rows
+
+    def close(self, result: Any) -> None:
+        import pyarrow as pa
+
+        from attain.engine.compensation import payouts as payout_schemas
+        from attain.engine.compensation import schemas as comp_schemas
+
+        empty = {"credits": comp_schemas.COMP_CREDITS,
+                 "earning_lines": comp_schemas.COMP_EARNING_LINES,
+                 "payout_lines": payout_schemas.COMP_PAYOUT_LINES}
+        for name in self.STREAMED:
+            if name not in self.writers:  # nothing of it: an empty file of its schema
+                self.writers[name] = pa.ipc.new_file(str(self.path(name)), empty[name].schema)
+                self.counts[name] = 0
+            self.writers.pop(name).close()
+        for name in self.SMALL:
+            table = getattr(result, name)
+            with pa.ipc.new_file(str(self.path(name)), table.schema) as writer:
+                writer.write_table(table)
+            self.counts[name] = table.num_rows
+
+    def read(self, name: str, columns: list[str] | None = None) -> Any:
+        """Table `name` (memory-mapped), only `columns` when given."""
+        import pyarrow as pa
+
+        table = pa.ipc.open_file(pa.memory_map(str(self.path(name)))).read_all()
+        return table.select(columns) if columns else table
+
+    def batches(self, name: str) -> Iterator[Any]:
+        import pyarrow as pa
+
+        reader = pa.ipc.open_file(pa.memory_map(str(self.path(name))))
+        for index in range(reader.num_record_batches):
+            yield reader.get_batch(index)
+
+    def bytes(self) -> int:
+        return sum(self.path(name).stat().st_size for name in (*self.STREAMED, *self.SMALL))
+
+
 def case_comp_store(folder: str) -> dict[str, Any]:
     """Storing a compensation run's results (`compensation.engine_io._store`: credits, earning
     lines, payouts, payout lines and closing state) in the empty database of DATABASE_URL,
     inside a transaction rolled back at the end (the inputs' people and plans are not in the
-    database, so nothing may be committed). The engine run that produces them (the `engine`
-    part) is not timed here."""
+    database, so nothing may be committed). The results are the files the `engine` part
+    streamed them to (`ResultFiles`), read a batch at a time as a run of the app would take
+    them from the engine; that run is not timed here."""
     setup_django()
     from django.db import transaction
 
     from attain.compensation.engine_io import RunOutput, _store
     from attain.compensation.models import CompRun
-    from attain.engine.backends import connect
-    from attain.engine.compensation.calculation import compute_compensation
-    from bench.comp_data import AS_OF, PERIOD, bench_plans
 
-    tables = _comp_tables(folder)
-    with connect("duckdb") as backend:
-        result = compute_compensation(backend, tables, bench_plans(), *PERIOD, AS_OF)
-    output = RunOutput(credits=result.credits, earning_lines=result.earning_lines,
-                       payouts=result.payouts, payout_lines=result.payout_lines,
-                       balances=result.balances, ledger=result.ledger)
-    del result
+    results = ResultFiles(Path(folder) / "results")
+    output = RunOutput(credits=results.batches("credits"),
+                       earning_lines=results.batches("earning_lines"),
+                       payouts=results.read("payouts"),
+                       payout_lines=results.batches("payout_lines"),
+                       balances=results.read("balances"), ledger=results.read("ledger"))
     with transaction.atomic():
         started, cpu = time.perf_counter(), _cpu_seconds()
         stored = _store(CompRun(pk=1), output, None)

@@ -152,3 +152,59 @@ def test_runs_of_the_same_shape_read_their_own_data():
                                           with_payouts=False)
         paid.append(result.earning_lines.column("amount").to_pylist())
     assert paid == [[Decimal("60.00")], [Decimal("150.00")]]
+
+
+def test_batches_hand_over_the_rows_in_order_with_their_declared_types(backend):
+    """250 rows read 100 at a time: every row once, in the expression's order, each batch typed
+    as the expression declares (the product's scale, not the backend's)."""
+    table = pairs(*[(i, f"{i}.5", "2") for i in range(1, 251)])
+    bound = backend.table(PAIRS.name, table)
+    expr = bound.select("id", product=_mul(bound.amount, bound.factor)).order_by(
+        ibis.desc("id"))
+    batches = list(backend.batches(expr, rows=100))
+
+    assert all(0 < b.num_rows <= 100 for b in batches) and len(batches) >= 3
+    assert {b.schema for b in batches} == {expr.schema().to_pyarrow()}
+    read = pa.Table.from_batches(batches)
+    assert read.column("id").to_pylist() == list(range(250, 0, -1))
+    assert read.column("product").to_pylist()[:2] == [Decimal("501.000000000000"),
+                                                      Decimal("499.000000000000")]
+
+
+def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
+    """The same run twice: once returning its tables, once handing the credits, earning lines
+    and payout lines to a sink. The sink gets exactly the returned rows, in the same order, and
+    the streamed run returns those three tables empty (the rest as before)."""
+    from datetime import date
+
+    from attain.engine.compensation.calculation import compute_compensation
+    from attain.engine.compensation.plans import parse_plan
+    from tests.engine.compensation_factories import Q1, assignment, booking, tables
+
+    plan = parse_plan(
+        "plan: Test\ncurrency: USD\nperiod: quarter\ncomponents:\n"
+        "  - name: Commission\n    kind: commission\n    tiers:\n      basis: amount\n"
+        "      mode: marginal\n      bands:\n"
+        "        - {from: \"0\", to: \"3000\", rate: \"6%\"}\n"
+        "        - {from: \"3000\", rate: \"8%\"}\n")
+    data = tables([booking(n, 7 + n % 3, f"{1000 + 37 * n}.25", date(2027, 1, 1 + n))
+                   for n in range(1, 25)], [assignment(1, 7), assignment(2, 8),
+                                            assignment(3, 9)])
+    whole = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
+    handed: dict[str, list[pa.RecordBatch]] = {}
+    streamed = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31),
+                                    sink=lambda name, batch: handed.setdefault(
+                                        name, []).append(batch))
+
+    assert sorted(handed) == ["credits", "earning_lines", "payout_lines"]
+    for name in handed:
+        expected = getattr(whole, name)
+        got = pa.Table.from_batches(handed[name], schema=expected.schema)
+        assert expected.num_rows > 0
+        assert got.equals(expected), name
+        assert getattr(streamed, name).num_rows == 0
+        assert getattr(streamed, name).schema == expected.schema
+    assert streamed.payouts.equals(whole.payouts)
+    assert streamed.measures.equals(whole.measures)
+    assert sum(whole.earning_lines.column("amount").to_pylist()) == sum(
+        whole.payouts.column("earned").to_pylist())

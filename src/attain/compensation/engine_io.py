@@ -21,7 +21,7 @@ approved adjustment runs after it), as the engine's `adjustment_lines` computes 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -333,14 +333,20 @@ def compute(backend: str, tables: Mapping[str, pa.Table], plans: Mapping[int, An
                      balances=result.balances, ledger=result.ledger)
 
 
+Rows = pa.Table | Iterable[pa.RecordBatch]
+"""A table of results, whole or a batch at a time (streamed from the engine)."""
+
+
 @dataclass(frozen=True)
 class RunOutput:
-    """The engine's answer: the Arrow tables of `CompensationResult` that a run stores."""
+    """The engine's answer: the Arrow tables of `CompensationResult` that a run stores. The
+    three with a row per credit or line may instead be batches read once, as the engine's
+    `sink` hands them over (a run of millions of lines)."""
 
-    credits: pa.Table
-    earning_lines: pa.Table
+    credits: Rows
+    earning_lines: Rows
     payouts: pa.Table
-    payout_lines: pa.Table
+    payout_lines: Rows
     balances: pa.Table
     ledger: pa.Table
 
@@ -599,25 +605,10 @@ def _store(run: CompRun, output: RunOutput, adjustments: pa.Table | None) -> int
     calculation."""
     company = str(settings.ATTAIN_COMPANY_CURRENCY)
     fixed = {"run_id": run.pk}
-    credits = output.credits
-    stored = write_arrow(Credit, pa.table({
-        "person_id": credits["person_id"], "booking_id": credits["booking_id"],
-        "credit_date": credits["booked_on"], "rule": _text_or_blank(credits["credit_kind"]),
-        "percent": credits["percent"], "amount": credits["credited_amount"],
-        "detail": _json_objects("rule", _text_or_blank(credits["rule"]))}),
-        {**fixed, "currency": company})
-    lines = output.earning_lines
-    stored += write_arrow(EarningLine, pa.table({
-        "line_key": lines["line_key"], "person_id": lines["person_id"],
-        "assignment_id": _id_or_null(lines["assignment_id"]),
-        "plan_version_id": _id_or_null(lines["plan_version_id"]),
-        "period_start": lines["period_start"], "period_end": lines["period_end"],
-        "component": _text_or_blank(lines["component"]), "line_kind": lines["line_kind"],
-        "booking_id": lines["booking_id"], "credit_kind": _text_or_blank(lines["credit_kind"]),
-        "credited_amount": lines["credited_amount"], "measure_value": lines["measure_value"],
-        "tier": _text_or_blank(pc.cast(lines["tier"], pa.string())), "rate": lines["rate"],
-        "amount": lines["amount"], "currency": lines["currency"],
-        "trace": pc.fill_null(lines["trace"], "[]")}), fixed)
+    stored = sum(write_arrow(Credit, _credit_rows(credits), {**fixed, "currency": company})
+                 for credits in _pieces(output.credits))
+    stored += sum(write_arrow(EarningLine, _earning_line_rows(lines), fixed)
+                  for lines in _pieces(output.earning_lines))
     if adjustments is not None:
         return stored + _bulk(PriorAdjustment, (
             PriorAdjustment(run=run, adjustment_key=r["adjustment_key"],
@@ -640,8 +631,52 @@ def _store(run: CompRun, output: RunOutput, adjustments: pa.Table | None) -> int
                            "person_id", "assignment_id", "plan_version_id", "period_start",
                            "period_end", "currency")})
         for r in _rows(output.payouts)))
-    paid = output.payout_lines
-    stored += write_arrow(PayoutLine, pa.table({
+    stored += sum(write_arrow(PayoutLine, _payout_line_rows(paid), fixed)
+                  for paid in _pieces(output.payout_lines))
+    stored += write_arrow(PayoutBalance, output.balances.select(
+        ["person_id", "as_of", "currency", "draw_balance", "owed_balance"]), fixed)
+    stored += write_arrow(PayoutLedgerEntry, output.ledger.select(
+        payout_schemas.COMP_PAYOUT_LEDGER.schema.names), fixed)
+    return stored
+
+
+def _pieces(rows: Rows) -> Iterator[pa.Table]:
+    """`rows` as tables to write: the table itself, or one per batch."""
+    if isinstance(rows, pa.Table):
+        yield rows
+        return
+    for batch in rows:
+        yield pa.Table.from_batches([batch])
+
+
+def _credit_rows(credits: pa.Table) -> pa.Table:
+    """Credits (COMP_CREDITS) as `Credit` columns."""
+    return pa.table({
+        "person_id": credits["person_id"], "booking_id": credits["booking_id"],
+        "credit_date": credits["booked_on"], "rule": _text_or_blank(credits["credit_kind"]),
+        "percent": credits["percent"], "amount": credits["credited_amount"],
+        "detail": _json_objects("rule", _text_or_blank(credits["rule"]))})
+
+
+def _earning_line_rows(lines: pa.Table) -> pa.Table:
+    """Earning lines (COMP_EARNING_LINES) as `EarningLine` columns."""
+    return pa.table({
+        "line_key": lines["line_key"], "person_id": lines["person_id"],
+        "assignment_id": _id_or_null(lines["assignment_id"]),
+        "plan_version_id": _id_or_null(lines["plan_version_id"]),
+        "period_start": lines["period_start"], "period_end": lines["period_end"],
+        "component": _text_or_blank(lines["component"]), "line_kind": lines["line_kind"],
+        "booking_id": lines["booking_id"], "credit_kind": _text_or_blank(lines["credit_kind"]),
+        "credited_amount": lines["credited_amount"], "measure_value": lines["measure_value"],
+        "tier": _text_or_blank(pc.cast(lines["tier"], pa.string())), "rate": lines["rate"],
+        "amount": lines["amount"], "currency": lines["currency"],
+        "trace": pc.fill_null(lines["trace"], "[]")})
+
+
+def _payout_line_rows(paid: pa.Table) -> pa.Table:
+    """Payout lines (COMP_PAYOUT_LINES) as `PayoutLine` columns."""
+    zero = pa.scalar(Decimal("0.00"), paid["basis_amount"].type)
+    return pa.table({
         "line_key": paid["line_key"], "person_id": paid["person_id"],
         "assignment_id": paid["assignment_id"], "plan_version_id": paid["plan_version_id"],
         "period_start": paid["period_start"], "period_end": paid["period_end"],
@@ -650,15 +685,9 @@ def _store(run: CompRun, output: RunOutput, adjustments: pa.Table | None) -> int
         "source_line_key": _text_or_blank(paid["source_line_key"]),
         "part": _text_or_blank(paid["part"]),
         "earned_period_start": paid["earned_period_start"],
-        "basis_amount": pc.fill_null(paid["basis_amount"],
-                                     pa.scalar(zero, paid["basis_amount"].type)),
+        "basis_amount": pc.fill_null(paid["basis_amount"], zero),
         "amount": paid["amount"], "currency": paid["currency"],
-        "trace": pc.fill_null(paid["trace"], "[]")}), fixed)
-    stored += write_arrow(PayoutBalance, output.balances.select(
-        ["person_id", "as_of", "currency", "draw_balance", "owed_balance"]), fixed)
-    stored += write_arrow(PayoutLedgerEntry, output.ledger.select(
-        payout_schemas.COMP_PAYOUT_LEDGER.schema.names), fixed)
-    return stored
+        "trace": pc.fill_null(paid["trace"], "[]")})
 
 
 def _text_or_blank(texts: pa.ChunkedArray) -> pa.ChunkedArray:

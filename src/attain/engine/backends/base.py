@@ -7,6 +7,7 @@ takes Arrow in, how it returns decimals, its SQL settings) lives in that backend
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from types import TracebackType
 
 import ibis.expr.types as ir
@@ -37,6 +38,21 @@ class Backend(ABC):
         if result.schema.equals(expected):
             return result
         return result.select(expected.names).cast(expected, safe=True)
+
+    def batches(self, expr: ir.Table, rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Run `expr` and hand its rows over at most `rows` at a time, in the order the
+        expression gives, each batch with exactly the types `expr.schema()` declares. A result
+        read this way is never held whole where the backend can stream it (DuckDB); by default
+        it is executed and then cut. Consume the batches before running anything else on this
+        connection."""
+        expected = expr.schema().to_pyarrow()
+        for batch in self._to_batches(expr, rows):
+            if not batch.schema.equals(expected):
+                batch = batch.select(expected.names).cast(expected, safe=True)
+            yield batch
+
+    def _to_batches(self, expr: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self._to_arrow(expr).to_batches(max_chunksize=rows)
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
         """Run `expr` once and return a table of its rows under `name` with `expr`'s schema, so

@@ -83,7 +83,7 @@ Worked example (the issue's): marginal tiers on amount 6 % on [0, 3000), 8 % on 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
@@ -93,7 +93,6 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from attain.engine.backends.base import Backend
 from attain.engine.compensation.payouts import (
@@ -1256,7 +1255,8 @@ def _missing_rates(backend: Backend, bound: Mapping[str, ir.Table], since: date,
 
 def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
                          plans: Mapping[int, Plan], period_start: date, period_end: date,
-                         as_of: date, *, with_payouts: bool = True) -> CompensationResult:
+                         as_of: date, *, with_payouts: bool = True,
+                         sink: Sink | None = None) -> CompensationResult:
     """Credits, measures and earning lines of [period_start, period_end) (module docstring),
     then the payouts (comp-payouts' `compute_payouts`).
 
@@ -1269,6 +1269,11 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     `CompensationInputError` (unknown plan versions, overlapping assignments, revenue splits not
     adding up to 100 %), `MissingExchangeRateError`, `PayoutInputError`. `with_payouts=False`
     skips the payout run (its four tables are then empty), e.g. for what-if estimates.
+
+    With a `sink`, the three tables with a row per credit or line (credits, earning lines,
+    payout lines: about 2 KB a line with their traces) are handed to it a batch at a time as
+    the backend reads them, and come back empty: a run of millions of lines is stored without
+    being held whole in memory. Without one they are collected and returned.
     """
     if period_end <= period_start:
         raise CompensationInputError([f"the period [{period_start}, {period_end}) is empty"])
@@ -1347,22 +1352,53 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
         schema=line_schema)
     register_logical_tables(LogicalTable(EXTRA_LINES, line_schema, ()))
     extra = backend.table(EXTRA_LINES, pa.concat_tables([entered, scalar]))
-    earning_lines = _checked_traces(backend.execute(finished_lines(
-        credit_lines, extra, period_start, period_end))).cast(COMP_EARNING_LINES.schema)
-
-    credit_table = backend.execute(credit_output(credits)).select(
-        COMP_CREDITS.schema.names).cast(COMP_CREDITS.schema)
+    earning = backend.materialise(EARNING_LINES, finished_lines(
+        credit_lines, extra, period_start, period_end))
+    _check_traces(backend, earning)
+    out = _Collected() if sink is None else sink
+    _hand_over(backend, credit_output(credits), COMP_CREDITS.schema, "credits", out)
+    _hand_over(backend, earning, COMP_EARNING_LINES.schema, "earning_lines", out)
     measures = _measures(rows)
-    paid = (compute_payouts(backend, earning_lines, {**tables, **inputs}, plans, period_start,
-                            period_end, as_of)
+    paid = (compute_payouts(backend, earning, {**tables, **inputs}, plans, period_start,
+                            period_end, as_of, sink=out)
             if with_payouts else _no_payouts())
-    return CompensationResult(credits=credit_table, measures=measures,
-                              earning_lines=earning_lines, payouts=paid.payouts,
-                              payout_lines=paid.lines, balances=paid.balances,
-                              ledger=paid.ledger)
+    kept = out if isinstance(out, _Collected) else _Collected()
+    return CompensationResult(credits=kept.table("credits", COMP_CREDITS.schema),
+                              measures=measures,
+                              earning_lines=kept.table("earning_lines",
+                                                       COMP_EARNING_LINES.schema),
+                              payouts=paid.payouts,
+                              payout_lines=kept.table("payout_lines", COMP_PAYOUT_LINES.schema),
+                              balances=paid.balances, ledger=paid.ledger)
+
+
+Sink = Callable[[str, pa.RecordBatch], None]
+"""Where a run's three tables of a row per credit or line go, a batch at a time, in their
+canonical order: `sink("credits" | "earning_lines" | "payout_lines", batch)`."""
+
+
+def _hand_over(backend: Backend, expr: ir.Table, schema: pa.Schema, name: str,
+               sink: Sink) -> None:
+    """The rows of `expr` as table `name` of `schema`, a batch at a time, to `sink`."""
+    for batch in backend.batches(expr):
+        sink(name, batch.select(schema.names).cast(schema))
+
+
+class _Collected:
+    """The sink of a run that returns its tables whole: the batches, kept by table."""
+
+    def __init__(self) -> None:
+        self.batches: dict[str, list[pa.RecordBatch]] = {}
+
+    def __call__(self, name: str, batch: pa.RecordBatch) -> None:
+        self.batches.setdefault(name, []).append(batch)
+
+    def table(self, name: str, schema: pa.Schema) -> pa.Table:
+        return pa.Table.from_batches(self.batches.get(name, []), schema=schema)
 
 
 EXTRA_LINES = "comp_work_extra_lines"  # manual and per-component lines, made in Python
+EARNING_LINES = "comp_work_earning_lines"  # the run's earning lines, read by the payout run
 
 
 @remembered
@@ -1394,17 +1430,18 @@ def finished_lines(credit_lines: ir.Table, extra: ir.Table, period_start: date,
         COMP_EARNING_LINES.schema.names)
 
 
-def _checked_traces(lines: pa.Table) -> pa.Table:
-    """`lines` as they are; an engine fault when one has no trace (every piece of a trace is
+def _check_traces(backend: Backend, lines: ir.Table) -> None:
+    """An engine fault when an earning line has no trace (every piece of a trace is
     coalesced; say which lines if not)."""
-    if lines.column("trace").null_count:
-        missing = lines.filter(pc.is_null(lines.column("trace"))).slice(0, 5).to_pylist()
+    untraced = lines.filter(lines.trace.isnull())
+    count = backend.execute(untraced.count().name("lines").as_table()).column(0)[0].as_py()
+    if count:
+        missing = backend.execute(untraced.limit(5)).to_pylist()
         shown = "; ".join(f"person {r['person_id']}, {r['component']} {r['line_kind']} line"
                           + (f" on booking {r['booking_id']}" if r["booking_id"] else "")
                           for r in missing)
-        raise EngineError(f"{lines.column('trace').null_count} earning lines have no trace "
+        raise EngineError(f"{count} earning lines have no trace "
                           f"(an engine fault, please report it): {shown}")
-    return lines
 
 
 def _measures(rows: list[dict[str, Any]]) -> pa.Table:

@@ -1020,7 +1020,8 @@ def _check_currencies(backend: Backend, inputs: Mapping[str, ir.Table], period_s
 
 def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
                     tables: Mapping[str, pa.Table], plans: Mapping[int, PayoutPlan],
-                    period_start: date, period_end: date, as_of: date) -> PayoutResult:
+                    period_start: date, period_end: date, as_of: date, *,
+                    sink: Callable[[str, pa.RecordBatch], None] | None = None) -> PayoutResult:
     """Pay for [period_start, period_end) as of `as_of`: what is paid now, what waits, what
     comes back (module docstring), and the closing state for the next period.
 
@@ -1029,6 +1030,8 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
     comp_churn, comp_payout_balances, comp_payout_ledger (the opening state, `as_of`
     period_start), comp_payout_adjustments and exchange_rates (optional). `plans`: the plan of
     every plan version in the lines, the ledger and the assignments, by plan_version_id.
+    With a `sink` (see `calculation.compute_compensation`), the payout lines are handed to it as
+    `sink("payout_lines", batch)` in their canonical order and `lines` comes back empty.
 
     Worked example (monthly plan, on_booking, recoverable draw 3,000.00, nothing owed):
     January earnings 1,000.00 → the draw tops up 2,000.00, payout 3,000.00, balance 2,000.00;
@@ -1088,7 +1091,13 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
     schemas = {"lines": COMP_PAYOUT_LINES, "payouts": COMP_PAYOUTS,
                "balances": COMP_PAYOUT_BALANCES, "ledger": COMP_PAYOUT_LEDGER}
     results = {name: backend.execute(expr).select(schemas[name].schema.names)
-               .cast(schemas[name].schema) for name, expr in expressions.items()}
+               .cast(schemas[name].schema) for name, expr in expressions.items()
+               if name != "lines" or sink is None}
+    if sink is not None:
+        schema = COMP_PAYOUT_LINES.schema
+        for batch in backend.batches(expressions["lines"]):
+            sink("payout_lines", batch.select(schema.names).cast(schema))
+        results["lines"] = COMP_PAYOUT_LINES.empty()
     return PayoutResult(**results)
 
 
