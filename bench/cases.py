@@ -609,14 +609,16 @@ def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str
         from attain.engine.backends import connect
         from attain.engine.compensation.calculation import compute_compensation
 
-        results = ResultFiles(Path(folder) / "results")
+        results = _result_spool(folder)
         with connect("duckdb") as backend:
             started, cpu = time.perf_counter(), _cpu_seconds()
             result = compute_compensation(backend, tables, plans, *PERIOD, AS_OF,
                                           sink=results.write)
-            results.close(result)
+            results.close()
+            for name in ("measures", "payouts", "balances", "ledger"):
+                results.put(name, getattr(result, name))
             seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
-        earning = results.read("earning_lines", ["person_id", "amount"])
+        earning = results.table("earning_lines").select(["person_id", "amount"])
         totals = earning.group_by("person_id").aggregate([("amount", "sum")])
         return {"rows": lines, "seconds": seconds, "rows_per_s": lines / seconds,
                 "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb(),
@@ -661,67 +663,13 @@ def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str
             "people": len(totals), "totals": {str(p): str(t) for p, t in totals.items()}}
 
 
-class ResultFiles:
-    """A compensation run's results streamed to Arrow files in `folder` as the engine hands
-    them over (its `sink`), the small tables written at the end (`close`): what the run holds
-    in memory is then the engine's own working set, not its millions of result rows."""
+def _result_spool(folder: str) -> Any:
+    """Where the `engine` part streams the run's results and `comp_store` reads them."""
+    from attain.engine.spool import Spool
 
-    STREAMED = ("credits", "earning_lines", "payout_lines")
-    SMALL = ("measures", "payouts", "balances", "ledger")
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = folder
-        self.writers: dict[str, Any] = {}
-        self.counts: dict[str, int] = {}
-
-    def path(self, name: str) -> Path:
-        return self.folder / f"{name}.arrow"
-
-    def write(self, name: str, batch: Any) -> None:
-        import pyarrow as pa
-
-        if name not in self.writers:
-            self.writers[name] = pa.ipc.new_file(str(self.path(name)), batch.schema)
-        self.writers[name].write_batch(batch)
-        self.counts[name] = self.counts.get(name, 0) + batch.num_rows
-
-    def close(self, result: Any) -> None:
-        import pyarrow as pa
-
-        from attain.engine.compensation import payouts as payout_schemas
-        from attain.engine.compensation import schemas as comp_schemas
-
-        empty = {"credits": comp_schemas.COMP_CREDITS,
-                 "earning_lines": comp_schemas.COMP_EARNING_LINES,
-                 "payout_lines": payout_schemas.COMP_PAYOUT_LINES}
-        for name in self.STREAMED:
-            if name not in self.writers:  # nothing of it: an empty file of its schema
-                self.writers[name] = pa.ipc.new_file(str(self.path(name)), empty[name].schema)
-                self.counts[name] = 0
-            self.writers.pop(name).close()
-        for name in self.SMALL:
-            table = getattr(result, name)
-            with pa.ipc.new_file(str(self.path(name)), table.schema) as writer:
-                writer.write_table(table)
-            self.counts[name] = table.num_rows
-
-    def read(self, name: str, columns: list[str] | None = None) -> Any:
-        """Table `name` (memory-mapped), only `columns` when given."""
-        import pyarrow as pa
-
-        table = pa.ipc.open_file(pa.memory_map(str(self.path(name)))).read_all()
-        return table.select(columns) if columns else table
-
-    def batches(self, name: str) -> Iterator[Any]:
-        import pyarrow as pa
-
-        reader = pa.ipc.open_file(pa.memory_map(str(self.path(name))))
-        for index in range(reader.num_record_batches):
-            yield reader.get_batch(index)
-
-    def bytes(self) -> int:
-        return sum(self.path(name).stat().st_size for name in (*self.STREAMED, *self.SMALL))
+    path = Path(folder) / "results"
+    path.mkdir(exist_ok=True)
+    return Spool(path)
 
 
 def case_comp_store(folder: str) -> dict[str, Any]:
@@ -729,20 +677,22 @@ def case_comp_store(folder: str) -> dict[str, Any]:
     lines, payouts, payout lines and closing state) in the empty database of DATABASE_URL,
     inside a transaction rolled back at the end (the inputs' people and plans are not in the
     database, so nothing may be committed). The results are the files the `engine` part
-    streamed them to (`ResultFiles`), read a batch at a time as a run of the app would take
+    streamed them to (`attain.engine.spool`), read a batch at a time as a run of the app would take
     them from the engine; that run is not timed here."""
     setup_django()
     from django.db import transaction
 
     from attain.compensation.engine_io import RunOutput, _store
     from attain.compensation.models import CompRun
+    from attain.engine.compensation.payouts import COMP_PAYOUT_LINES
+    from attain.engine.compensation.schemas import COMP_CREDITS, COMP_EARNING_LINES
 
-    results = ResultFiles(Path(folder) / "results")
-    output = RunOutput(credits=results.batches("credits"),
-                       earning_lines=results.batches("earning_lines"),
-                       payouts=results.read("payouts"),
-                       payout_lines=results.batches("payout_lines"),
-                       balances=results.read("balances"), ledger=results.read("ledger"))
+    results = _result_spool(folder)
+    output = RunOutput(credits=results.rows("credits", COMP_CREDITS.schema),
+                       earning_lines=results.rows("earning_lines", COMP_EARNING_LINES.schema),
+                       payouts=results.table("payouts"),
+                       payout_lines=results.rows("payout_lines", COMP_PAYOUT_LINES.schema),
+                       balances=results.table("balances"), ledger=results.table("ledger"))
     with transaction.atomic():
         started, cpu = time.perf_counter(), _cpu_seconds()
         stored = _store(CompRun(pk=1), output, None)

@@ -21,11 +21,13 @@ approved adjustment runs after it), as the engine's `adjustment_lines` computes 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -75,6 +77,7 @@ from attain.engine.compensation.problems import PlanDefinitionError, PlanProblem
 from attain.engine.errors import EngineError
 from attain.engine.run import inputs_hash
 from attain.engine.schemas import EXCHANGE_RATES, PERF_QUOTA_VERSIONS, PERF_REPORTING_LINES, PERIODS
+from attain.engine.spool import Spool, SpooledRows
 from attain.people.visibility import lines_valid_on
 from attain.performance.engine_io import (
     snapshot_exchange_rates,
@@ -320,21 +323,33 @@ def _calc_version() -> str:
 
 
 def compute(backend: str, tables: Mapping[str, pa.Table], plans: Mapping[int, Any],
-            period_start: date, period_end: date, as_of: date) -> RunOutput:
+            period_start: date, period_end: date, as_of: date,
+            spool: Spool | None = None) -> RunOutput:
     """The engine's `compute_compensation` on `backend`: one run from credits to payouts, with
     the carried state (balances, ledger, adjustments in `tables`) going in and the payout
-    lines, payouts and closing balances and ledger coming out."""
+    lines, payouts and closing balances and ledger coming out. With a `spool`, the credits,
+    earning lines and payout lines go to its files as the engine reads them and the output
+    reads them from there, a batch at a time: a run holds one batch of its lines, not all."""
     from attain.engine.compensation.calculation import compute_compensation
 
     with connect(backend) as engine:
-        result = compute_compensation(engine, tables, plans, period_start, period_end, as_of)
-    return RunOutput(credits=result.credits, earning_lines=result.earning_lines,
-                     payouts=result.payouts, payout_lines=result.payout_lines,
-                     balances=result.balances, ledger=result.ledger)
+        result = compute_compensation(engine, tables, plans, period_start, period_end, as_of,
+                                      sink=None if spool is None else spool.write)
+    if spool is None:
+        return RunOutput(credits=result.credits, earning_lines=result.earning_lines,
+                         payouts=result.payouts, payout_lines=result.payout_lines,
+                         balances=result.balances, ledger=result.ledger)
+    spool.close()
+    return RunOutput(
+        credits=spool.rows("credits", comp_schemas.COMP_CREDITS.schema),
+        earning_lines=spool.rows("earning_lines", comp_schemas.COMP_EARNING_LINES.schema),
+        payouts=result.payouts,
+        payout_lines=spool.rows("payout_lines", payout_schemas.COMP_PAYOUT_LINES.schema),
+        balances=result.balances, ledger=result.ledger)
 
 
-Rows = pa.Table | Iterable[pa.RecordBatch]
-"""A table of results, whole or a batch at a time (streamed from the engine)."""
+Rows = pa.Table | SpooledRows
+"""A table of results, whole or read a batch at a time from the run's spool."""
 
 
 @dataclass(frozen=True)
@@ -513,28 +528,29 @@ def compute_and_store(*, period: Period, as_of: date, backend: str, requested_by
             pk__in=list(plans)).values_list("pk", "text")}
         run.inputs_hash = watch.time("hash", lambda: inputs_hash(tables, hashed))
         step("compute")
-        output: RunOutput = watch.time("compute", lambda: compute(
-            backend, tables, plans, period.start, period.end, as_of))
-        adjustments = None
-        if adjusts is not None:
-            baseline, revision = adjustment_baseline(adjusts)
-            run.params = {**run.params, "compared_with": baseline.pk, "revision": revision}
-            adjustments = watch.time("adjustments", lambda: _adjustment_lines(
-                run_lines(baseline), output.earning_lines, revision=revision))
-        step("store")
-        with transaction.atomic():
-            comp_run = CompRun.objects.create(calc_run=run, period=period, as_of=as_of,
-                                              plan_versions=sorted(plans), adjusts=adjusts)
-            stored = watch.time("store", lambda: _store(comp_run, output, adjustments))
-            refresh_statistics(STORED_RESULTS, vacuum=False)  # PostgreSQL: plan pages for them
-            comp_run.currency_totals = _totals(comp_run)
-            comp_run.save(update_fields=["currency_totals"])
-            run.output_rows = stored
-            run.params = {**run.params, "step": "done"}
-            run.timings = watch.timings()
-            finish_run(run, CalcRun.Status.SUCCEEDED, ["inputs_hash", "input_rows",
-                                                       "output_rows", "timings", "params",
-                                                       "calc_version"])
+        with tempfile.TemporaryDirectory(prefix="attain-comp-run-") as folder:
+            output: RunOutput = watch.time("compute", lambda: compute(
+                backend, tables, plans, period.start, period.end, as_of, Spool(Path(folder))))
+            adjustments = None
+            if adjusts is not None:
+                baseline, revision = adjustment_baseline(adjusts)
+                run.params = {**run.params, "compared_with": baseline.pk, "revision": revision}
+                adjustments = watch.time("adjustments", lambda: _adjustment_lines(
+                    run_lines(baseline), _whole(output.earning_lines), revision=revision))
+            step("store")
+            with transaction.atomic():
+                comp_run = CompRun.objects.create(calc_run=run, period=period, as_of=as_of,
+                                                  plan_versions=sorted(plans), adjusts=adjusts)
+                stored = watch.time("store", lambda: _store(comp_run, output, adjustments))
+                refresh_statistics(STORED_RESULTS, vacuum=False)  # PostgreSQL: plan pages
+                comp_run.currency_totals = _totals(comp_run)
+                comp_run.save(update_fields=["currency_totals"])
+                run.output_rows = stored
+                run.params = {**run.params, "step": "done"}
+                run.timings = watch.timings()
+                finish_run(run, CalcRun.Status.SUCCEEDED, ["inputs_hash", "input_rows",
+                                                           "output_rows", "timings", "params",
+                                                           "calc_version"])
         return comp_run
     except PlanDefinitionError as error:
         _fail(run, watch, str(error))
@@ -638,6 +654,11 @@ def _store(run: CompRun, output: RunOutput, adjustments: pa.Table | None) -> int
     stored += write_arrow(PayoutLedgerEntry, output.ledger.select(
         payout_schemas.COMP_PAYOUT_LEDGER.schema.names), fixed)
     return stored
+
+
+def _whole(rows: Rows) -> pa.Table:
+    """`rows` as one table."""
+    return rows if isinstance(rows, pa.Table) else rows.table()
 
 
 def _pieces(rows: Rows) -> Iterator[pa.Table]:
