@@ -18,9 +18,11 @@ above 1,000,000 lines, else 1: all of them), BENCH_COMP_ENGINE_MB (the memory Du
 the compensation run, ATTAIN_ENGINE_MEMORY_MB, default 2048), BENCH_COMP_FORCE (run the
 compensation case even when its expected peak memory or the disk its results are streamed to
 exceeds what the machine has available; without it the case is skipped with a message),
-BENCH_WHAT_IF_REPS (reps of the demo organisation of the what-if case, default 200),
+BENCH_COMP_RUN_REPS (reps of the demo company whose quarter the comp_run case runs through the
+app end to end, default 10000), BENCH_WHAT_IF_REPS (reps of the demo organisation of the what-if
+case, default 200),
 BENCH_CASES (which cases to run, comma-separated, default all: generate, snapshot, import,
-order_lines, analytics, forecast, compensation, what_if). The
+order_lines, analytics, forecast, compensation, comp_run, what_if). The
 import is shown next to two baselines of the same run: the database's own bulk load of the same
 file (COPY on PostgreSQL, executemany on SQLite) and the csv module reading it.
 
@@ -89,7 +91,7 @@ def row(name: str, database: str, measured: dict[str, Any], baseline_name: str,
 
 
 CASES = ("generate", "snapshot", "import", "order_lines", "analytics", "forecast", "compensation",
-         "what_if")
+         "comp_run", "what_if")
 
 
 def main() -> None:
@@ -272,6 +274,39 @@ def bench_compensation(databases: list[str], folder: Path) -> list[dict[str, Any
     return rows
 
 
+def bench_comp_run(databases: list[str], folder: Path) -> list[dict[str, Any]]:
+    """The app's compensation run of a demo company's quarter, end to end (bench/cases.py
+    `case_comp_run`), next to the driver's bulk insert of as many rows; its run page and top
+    statement next to the login page, all on a demo organisation of BENCH_COMP_RUN_REPS reps."""
+    reps = int(os.environ.get("BENCH_COMP_RUN_REPS", "10000"))
+    rows = []
+    for database in databases:
+        print(f"[{database}] compensation run of a {reps:,}-rep demo company … "
+              f"(load average {load_average()})", file=sys.stderr, flush=True)
+        measured = run_case("comp_run", fresh_database_url(database), reps=reps)
+        print(f"  [{database}] run: {json.dumps(measured)}", file=sys.stderr, flush=True)
+        raw = run_case("raw_insert", fresh_database_url(database), rows=measured["rows"])
+        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in
+                          measured["steps"].items() if name != "total")
+        rows.append(row(f"compensation run, {reps:,}-rep demo company, last quarter "
+                        f"({measured['input_rows']:,} rows in, {steps}; "
+                        f"load {load_average()})", database, measured,
+                        "same number of rows, driver bulk insert", raw))
+        login = measured["pages"]["login page"]
+        for name in ("run page", "top statement"):
+            page = measured["pages"][name]
+            label = (f"{measured['payouts']:,} payouts" if name == "run page"
+                     else f"{measured['top_statement_lines']:,} lines")
+            rows.append(row(f"{name} of that run ({label}; {page['kb']:,} KB), warm p50",
+                            database, {"rows": 1, "seconds": page["p50_s"],
+                                       "rows_per_s": 1 / page["p50_s"],
+                                       "peak_rss_mb": measured["peak_rss_mb"]},
+                            f"login page ({login['kb']:,} KB), same process",
+                            {"seconds": login["p50_s"], "rows_per_s": 1 / login["p50_s"],
+                             "peak_rss_mb": measured["peak_rss_mb"]}))
+    return rows
+
+
 def bench_what_if(databases: list[str], folder: Path) -> list[dict[str, Any]]:
     """The what-if estimator's request time (bench/cases.py `case_what_if`) against the bare
     engine scan of the same rep's snapshot, on a demo organisation of BENCH_WHAT_IF_REPS reps."""
@@ -351,6 +386,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 BENCHES = {"generate": bench_generate, "snapshot": bench_snapshot, "import": bench_import,
            "order_lines": bench_order_lines, "analytics": bench_analytics,
            "forecast": bench_forecast, "compensation": bench_compensation,
+           "comp_run": bench_comp_run,
            "what_if": bench_what_if}
 
 

@@ -702,6 +702,60 @@ def case_comp_store(folder: str) -> dict[str, Any]:
             "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb()}
 
 
+def case_comp_run(reps: int, requests: int = 5) -> dict[str, Any]:
+    """The app's own compensation run of a demo company's last completed quarter, end to end
+    (`compensation.actions.run_compensation`: snapshot of the database, engine, store), after
+    the demo generator made the company and the example plans were assigned as `make demo`
+    does. Then the run's page and the statement with the most lines (the top manager's), warm
+    server time through the Django test client as the ops user, next to the login page (the
+    same stack, no data, not logged in). Returns the run's seconds and rows, its steps' times and the pages' p50."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+    from django.test import Client
+    from django.utils import timezone
+
+    from attain.compensation import actions
+    from attain.compensation.models import EarningLine
+    from attain.core.actions import fiscal_calendar
+    from attain.demo.compensation import assign_people, last_completed_quarter, publish_examples
+    from attain.demo.generator import generate
+    from attain.demo.logins import ensure_demo_logins
+
+    generate(reps)
+    quarter = last_completed_quarter(timezone.localdate())
+    assign_people(publish_examples(fiscal_calendar().rules.year_start(quarter.start)),
+                  fiscal_calendar().rules.year_start(quarter.start))
+    started = time.perf_counter()
+    run = actions.run_compensation(None, period_id=quarter.pk)
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mb()
+    calc = run.calc_run
+    top = (EarningLine.objects.filter(run=run).values("person_id")
+           .annotate(lines=Count("id")).order_by("-lines", "person_id").first())
+    assert top is not None, "the run has no earning lines"
+    ensure_demo_logins()
+    ops = Client()
+    ops.force_login(get_user_model().objects.get(username="ops"))
+    pages = {}
+    for name, client, url in (
+            ("login page", Client(), "/login/"), ("run page", ops, f"/comp/runs/{run.pk}/"),
+            ("top statement", ops, f"/comp/statements/{run.pk}/{top['person_id']}/")):
+        times, size = [], 0
+        for attempt in range(requests + 1):  # the first request warms the caches
+            began = time.perf_counter()
+            response = client.get(url)
+            if attempt:
+                times.append(time.perf_counter() - began)
+            assert response.status_code == 200, (url, response.status_code)
+            size = len(response.content)
+        pages[name] = {"p50_s": round(_percentile(times, 0.5), 4), "kb": round(size / 1024)}
+    return {"rows": calc.output_rows, "seconds": seconds,
+            "rows_per_s": calc.output_rows / seconds, "peak_rss_mb": peak,
+            "input_rows": calc.input_rows, "steps": calc.timings,
+            "top_statement_lines": top["lines"], "payouts": run.payouts.count(), "pages": pages}
+
+
 # --- the what-if estimator: one engine pass per ticked combination -----------------------------
 
 
@@ -775,6 +829,7 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "compensation": case_compensation,
     "comp_store": case_comp_store,
     "what_if": case_what_if,
+    "comp_run": case_comp_run,
     "opportunities_csv": case_opportunities_csv,
     "import_opportunities": case_import_opportunities,
     "csv_read": case_csv_read,
