@@ -708,7 +708,8 @@ def case_comp_run(reps: int, requests: int = 5) -> dict[str, Any]:
     the demo generator made the company and the example plans were assigned as `make demo`
     does. Then the run's page and the statement with the most lines (the top manager's), warm
     server time through the Django test client as the ops user, next to the login page (the
-    same stack, no data, not logged in). Returns the run's seconds and rows, its steps' times and the pages' p50."""
+    same stack, no data, not logged in). Returns the run's seconds and rows, its steps' times
+    and the pages' p50."""
     setup_django()
     from django.contrib.auth import get_user_model
     from django.db.models import Count

@@ -56,8 +56,9 @@ def test_a_long_statement_shows_a_page_of_lines_and_totals_of_all(client):
 
 def test_a_large_run_shows_a_page_of_payouts_a_search_and_exports_them_all(client):
     """101 payouts of 1.00 to 101.00 (person n is paid n): the run page shows 100 of them
-    (names in order), the chart the largest (101.00 first), a search finds one person, and the
-    CSV lists all 101."""
+    (names in order), the chart the largest (101.00 first); sorted by payout, the first page
+    starts at 101.00 and the second holds 1.00 (the whole run is sorted, not the page); a search
+    finds one person, and the CSV lists all 101."""
     from attain.people.models import Person
     from attain.web.compensation_views import RUN_PAGE_SIZE
 
@@ -77,6 +78,21 @@ def test_a_large_run_shows_a_page_of_payouts_a_search_and_exports_them_all(clien
     assert f"Page 1 of 2 · {count} rows" in body
     chart = body.split('id="run-payouts-chart"')[1]
     assert chart.index("Payee 101") < chart.index("Payee 100")  # largest first
+
+    largest = client.get(url, {"sort": "-payout"}).content.decode()
+    table = largest.split('data-testid="payouts-table"')[1].split("</table>")[0]
+    assert table.index("Payee 101") < table.index("Payee 100") < table.index("Payee 002")
+    assert "Payee 001" not in table  # the smallest is on page 2 of the whole run's order
+    assert 'href="?sort=-payout&amp;page=2' in largest or 'href="?page=2&amp;sort=-payout' in (
+        largest)
+    rest = client.get(url, {"sort": "-payout", "page": 2}).content.decode()
+    table = rest.split('data-testid="payouts-table"')[1].split("</table>")[0]
+    assert table.count("Payee ") == 1 and "Payee 001" in table
+    smallest = client.get(url, {"sort": "payout"}).content.decode()
+    table = smallest.split('data-testid="payouts-table"')[1].split("</table>")[0]
+    assert table.index("Payee 001") < table.index("Payee 002") and "Payee 101" not in table
+    unknown = client.get(url, {"sort": "person__user__password"}).content.decode()
+    assert "Payee 001" in unknown.split('data-testid="payouts-table"')[1].split("</table>")[0]
 
     found = client.get(url, {"q": "payee 042"}).content.decode()
     table = found.split('data-testid="payouts-table"')[1].split("</table>")[0]

@@ -421,6 +421,15 @@ def run_progress(request: HttpRequest) -> HttpResponse:
     return render(request, "web/compensation/_progress.html", {"pending": cq.pending_runs()})
 
 
+RUN_SORTS = {"person": ("Person, A to Z", "person__name"),
+             "-person": ("Person, Z to A", "-person__name"),
+             "-payout": ("Payout, largest first", "-payout"),
+             "payout": ("Payout, smallest first", "payout"),
+             "-earned": ("Earned, largest first", "-earned"),
+             "-deferred": ("Deferred, largest first", "-deferred")}
+"""How the run page may order its payouts (`?sort=…`): label, ordering."""
+
+
 @login_required
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponseBase:
     viewer = _viewer(request)
@@ -433,6 +442,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponseBase:
     search = request.GET.get("q", "").strip()
     if search:
         payouts = payouts.filter(person__name__icontains=search)
+    order = request.GET.get("sort", "person")
+    if order not in RUN_SORTS:
+        order = "person"
+    # the whole run in that order, a page being a slice of it; name and currency break ties
+    payouts = payouts.order_by(RUN_SORTS[order][1], "person__name", "currency")
     if wants_export(request):
         return export_response(request, f"comp-run-{run.pk}", [
             "person", "employee_id", "currency", *engine_io.PAYOUT_FIELDS], [
@@ -447,6 +461,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponseBase:
          [reverse("comp-statement", args=[run.pk, p.person_id]) for p in top])]) if top else None
     return render(request, "web/compensation/run_detail.html", {
         "run": run, "page": page, "search": search, "chart": chart,
+        "sorts": [(key, label) for key, (label, _) in RUN_SORTS.items()], "order": order,
         "csv_url": csv_url(request),
         "closed": cq.period_is_closed(run.period), "exports": cq.exports(run),
         "prior_adjustments": cq.prior_adjustments(viewer.user, run),
