@@ -208,3 +208,38 @@ def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
     assert streamed.measures.equals(whole.measures)
     assert sum(whole.earning_lines.column("amount").to_pylist()) == sum(
         whole.payouts.column("earned").to_pylist())
+
+
+def test_lines_computed_a_group_of_assignments_at_a_time_are_the_lines_of_one_pass(
+        backend, monkeypatch):
+    """The same run with every assignment's credit lines computed together and with groups of
+    at most 3 counted credits (so each of the three payees, 8 credits each, is a group of its
+    own): the same credits, lines, payouts and payout lines, in the same order."""
+    from datetime import date
+
+    from attain.engine.compensation import calculation
+    from attain.engine.compensation.calculation import compute_compensation
+    from attain.engine.compensation.plans import parse_plan
+    from tests.engine.compensation_factories import Q1, assignment, booking, tables
+
+    plan = parse_plan(
+        "plan: Test\ncurrency: USD\nperiod: quarter\ncomponents:\n"
+        "  - name: Commission\n    kind: commission\n    tiers:\n      basis: amount\n"
+        "      mode: marginal\n      bands:\n"
+        "        - {from: \"0\", to: \"3000\", rate: \"6%\"}\n"
+        "        - {from: \"3000\", rate: \"8%\"}\n")
+    data = tables([booking(n, 7 + n % 3, f"{1000 + 37 * n}.25", date(2027, 1, 1 + n))
+                   for n in range(1, 25)], [assignment(1, 7), assignment(2, 8),
+                                            assignment(3, 9)])
+    whole = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
+    appended: list[str] = []
+    original = backend.append
+    monkeypatch.setattr(backend, "append", lambda name, previous, expr: (
+        appended.append(name), original(name, previous, expr))[1])
+    monkeypatch.setattr(calculation, "LINE_GROUP_ROWS", 3)
+    grouped = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
+
+    assert appended == ["comp_work_credit_lines"] * 2  # three groups: one made, two appended
+    for name in ("credits", "earning_lines", "payouts", "payout_lines", "measures"):
+        assert getattr(grouped, name).equals(getattr(whole, name)), name
+    assert whole.earning_lines.num_rows == 24

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from types import TracebackType
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -62,6 +63,12 @@ class Backend(ABC):
         data = self.execute(expr)
         register_logical_tables(LogicalTable(name, data.schema, ()))
         return self.table(name, data)
+
+    def append(self, name: str, previous: ir.Table, expr: ir.Table) -> ir.Table:
+        """`materialise` of `previous` (what `materialise(name, …)` returned) followed by the
+        rows of `expr` (the same columns and types): a step computed a part at a time. By
+        default both are read and bound again; DuckDB inserts into its temporary table."""
+        return self.materialise(name, ibis.union(previous, expr.cast(previous.schema())))
 
     @abstractmethod
     def _bind(self, name: str, data: pa.Table) -> ir.Table:

@@ -81,6 +81,11 @@ class DuckDBBackend(Backend):
         self._ibis.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
         return ibis.table(schema, name=name)
 
+    def append(self, name: str, previous: ir.Table, expr: ir.Table) -> ir.Table:
+        sql = _compiled_sql(self._ibis, expr.cast(previous.schema()))
+        self._ibis.con.execute(f'INSERT INTO "{name}" {sql}')
+        return previous
+
     def _to_arrow(self, expr: ir.Table) -> pa.Table:
         sql = _compiled_sql(self._ibis, expr)
         table: pa.Table = self._ibis.con.sql(sql).to_arrow_table()

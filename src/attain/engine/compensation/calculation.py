@@ -1314,12 +1314,23 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
         bound["comp_plan_settings"], "plan_version_id").select(
         "assignment_id", "to_payee", "payee_currency", "half_even")
 
-    placed = backend.materialise("comp_work_placed", placed_credits(
-        counted, factors, bound["comp_plan_rates"]))
-    amounts = backend.materialise("comp_work_line_amounts", credit_line_amounts(
-        counted, factors, placed, bound["comp_plan_bands"], bound["comp_assignments"],
-        bound["comp_plan_components"]))
-    credit_lines = backend.materialise("comp_work_credit_lines", credit_line_output(amounts))
+    # The credit lines of a group of assignments at a time (each assignment's running sums
+    # and bands need only its own credits): the windows and sorts of a group fit in the
+    # engine's memory where those of a whole large run spill to disk.
+    credit_lines: ir.Table | None = None
+    groups = assignment_groups(backend, counted, LINE_GROUP_ROWS)
+    for low, high in groups:
+        part = counted if len(groups) == 1 else backend.materialise(
+            "comp_work_counted_part", counted.filter(counted.assignment_id.between(low, high)))
+        placed = backend.materialise("comp_work_placed", placed_credits(
+            part, factors, bound["comp_plan_rates"]))
+        amounts = backend.materialise("comp_work_line_amounts", credit_line_amounts(
+            part, factors, placed, bound["comp_plan_bands"], bound["comp_assignments"],
+            bound["comp_plan_components"]))
+        lines = credit_line_output(amounts)
+        credit_lines = (backend.materialise(CREDIT_LINES, lines) if credit_lines is None
+                        else backend.append(CREDIT_LINES, credit_lines, lines))
+    assert credit_lines is not None  # at least one group, maybe of no rows
     line_schema = credit_lines.schema().to_pyarrow()
     sums = backend.execute(line_sums(credit_lines))
     totals: dict[tuple[int, str], Decimal] = {
@@ -1398,6 +1409,29 @@ class _Collected:
 
 
 EXTRA_LINES = "comp_work_extra_lines"  # manual and per-component lines, made in Python
+CREDIT_LINES = "comp_work_credit_lines"  # the lines of credits, all groups of assignments
+LINE_GROUP_ROWS = 4_000_000
+"""Counted credits (a row per credit and component; about 3.4 per order line) whose lines are
+computed together. A run of 1,000,000 order lines is one group; 10,000,000 are about nine."""
+
+
+def assignment_groups(backend: Backend, counted: ir.Table, limit: int) -> list[tuple[int, int]]:
+    """Ranges [low, high] of assignment ids, in order, each holding about `limit` rows of
+    `counted` (one assignment with more is a group of its own); one range covering every
+    assignment when all fit in one."""
+    sizes = backend.execute(counted.group_by("assignment_id").aggregate(
+        rows=counted.count()).order_by("assignment_id")).to_pylist()
+    if sum(size["rows"] for size in sizes) <= limit:
+        return [(sizes[0]["assignment_id"], sizes[-1]["assignment_id"])] if sizes else [(0, 0)]
+    groups: list[tuple[int, int]] = []
+    low, held = sizes[0]["assignment_id"], 0
+    for index, size in enumerate(sizes):
+        if held and held + size["rows"] > limit:
+            groups.append((low, sizes[index - 1]["assignment_id"]))
+            low, held = size["assignment_id"], 0
+        held += size["rows"]
+    groups.append((low, sizes[-1]["assignment_id"]))
+    return groups
 EARNING_LINES = "comp_work_earning_lines"  # the run's earning lines, read by the payout run
 
 
