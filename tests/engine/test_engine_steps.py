@@ -171,15 +171,12 @@ def test_batches_hand_over_the_rows_in_order_with_their_declared_types(backend):
                                                       Decimal("499.000000000000")]
 
 
-def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
-    """The same run twice: once returning its tables, once handing the credits, earning lines
-    and payout lines to a sink. The sink gets exactly the returned rows, in the same order, and
-    the streamed run returns those three tables empty (the rest as before)."""
+def three_payees() -> tuple:
+    """A marginal-tier plan (6 % to 3,000, 8 % above) and 24 bookings of three payees."""
     from datetime import date
 
-    from attain.engine.compensation.calculation import compute_compensation
     from attain.engine.compensation.plans import parse_plan
-    from tests.engine.compensation_factories import Q1, assignment, booking, tables
+    from tests.engine.compensation_factories import assignment, booking, tables
 
     plan = parse_plan(
         "plan: Test\ncurrency: USD\nperiod: quarter\ncomponents:\n"
@@ -190,6 +187,19 @@ def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
     data = tables([booking(n, 7 + n % 3, f"{1000 + 37 * n}.25", date(2027, 1, 1 + n))
                    for n in range(1, 25)], [assignment(1, 7), assignment(2, 8),
                                             assignment(3, 9)])
+    return plan, data
+
+
+def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
+    """The same run twice: once returning its tables, once handing the credits, earning lines
+    and payout lines to a sink. The sink gets exactly the returned rows, in the same order, and
+    the streamed run returns those three tables empty (the rest as before)."""
+    from datetime import date
+
+    from attain.engine.compensation.calculation import compute_compensation
+    from tests.engine.compensation_factories import Q1
+
+    plan, data = three_payees()
     whole = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
     handed: dict[str, list[pa.RecordBatch]] = {}
     streamed = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31),
@@ -219,18 +229,9 @@ def test_lines_computed_a_group_of_assignments_at_a_time_are_the_lines_of_one_pa
 
     from attain.engine.compensation import calculation
     from attain.engine.compensation.calculation import compute_compensation
-    from attain.engine.compensation.plans import parse_plan
-    from tests.engine.compensation_factories import Q1, assignment, booking, tables
+    from tests.engine.compensation_factories import Q1
 
-    plan = parse_plan(
-        "plan: Test\ncurrency: USD\nperiod: quarter\ncomponents:\n"
-        "  - name: Commission\n    kind: commission\n    tiers:\n      basis: amount\n"
-        "      mode: marginal\n      bands:\n"
-        "        - {from: \"0\", to: \"3000\", rate: \"6%\"}\n"
-        "        - {from: \"3000\", rate: \"8%\"}\n")
-    data = tables([booking(n, 7 + n % 3, f"{1000 + 37 * n}.25", date(2027, 1, 1 + n))
-                   for n in range(1, 25)], [assignment(1, 7), assignment(2, 8),
-                                            assignment(3, 9)])
+    plan, data = three_payees()
     whole = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
     appended: list[str] = []
     original = backend.append
