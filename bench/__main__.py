@@ -283,7 +283,9 @@ def bench_comp_run(databases: list[str], folder: Path) -> list[dict[str, Any]]:
     for database in databases:
         print(f"[{database}] compensation run of a {reps:,}-rep demo company … "
               f"(load average {load_average()})", file=sys.stderr, flush=True)
-        measured = run_case("comp_run", fresh_database_url(database), reps=reps)
+        url = fresh_database_url(database)
+        run_case("generate", url, reps=reps)
+        measured = run_case("comp_run", url)
         print(f"  [{database}] run: {json.dumps(measured)}", file=sys.stderr, flush=True)
         raw = run_case("raw_insert", fresh_database_url(database), rows=measured["rows"])
         steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in

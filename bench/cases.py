@@ -702,14 +702,15 @@ def case_comp_store(folder: str) -> dict[str, Any]:
             "cpu_seconds": round(cpu, 2), "peak_rss_mb": peak_rss_mb()}
 
 
-def case_comp_run(reps: int, requests: int = 5) -> dict[str, Any]:
+def case_comp_run(requests: int = 5) -> dict[str, Any]:
     """The app's own compensation run of a demo company's last completed quarter, end to end
-    (`compensation.actions.run_compensation`: snapshot of the database, engine, store), after
-    the demo generator made the company and the example plans were assigned as `make demo`
-    does. Then the run's page and the statement with the most lines (the top manager's), warm
-    server time through the Django test client as the ops user, next to the login page (the
-    same stack, no data, not logged in). Returns the run's seconds and rows, its steps' times
-    and the pages' p50."""
+    (`compensation.actions.run_compensation`: snapshot of the database, engine, store), on the
+    company the `generate` case made in this database (another process, so the peak memory
+    is the run's), once the example plans are assigned as `make demo` assigns them. Then the
+    run's page and the statement with the most lines (the top manager's), warm server time
+    through the Django test client as the ops user, next to the login page (the same stack,
+    no data, not logged in). Returns the run's seconds and rows, its steps' times and the
+    pages' p50."""
     setup_django()
     from django.contrib.auth import get_user_model
     from django.db.models import Count
@@ -720,10 +721,8 @@ def case_comp_run(reps: int, requests: int = 5) -> dict[str, Any]:
     from attain.compensation.models import EarningLine
     from attain.core.actions import fiscal_calendar
     from attain.demo.compensation import assign_people, last_completed_quarter, publish_examples
-    from attain.demo.generator import generate
     from attain.demo.logins import ensure_demo_logins
 
-    generate(reps)
     quarter = last_completed_quarter(timezone.localdate())
     assign_people(publish_examples(fiscal_calendar().rules.year_start(quarter.start)),
                   fiscal_calendar().rules.year_start(quarter.start))
