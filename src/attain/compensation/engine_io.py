@@ -355,8 +355,8 @@ Rows = pa.Table | SpooledRows
 @dataclass(frozen=True)
 class RunOutput:
     """The engine's answer: the Arrow tables of `CompensationResult` that a run stores. The
-    three with a row per credit or line may instead be batches read once, as the engine's
-    `sink` hands them over (a run of millions of lines)."""
+    three with a row per credit or line may instead be read a batch at a time from the files
+    the engine's `sink` wrote them to (`compute` with a spool: a run of millions of lines)."""
 
     credits: Rows
     earning_lines: Rows
