@@ -40,13 +40,14 @@ class Backend(ABC):
             return result
         return result.select(expected.names).cast(expected, safe=True)
 
-    def batches(self, expr: ir.Table, rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+    def batches(self, expr: ir.Table, rows: int = 100_000,
+                schema: pa.Schema | None = None) -> Iterator[pa.RecordBatch]:
         """Run `expr` and hand its rows over at most `rows` at a time, in the order the
-        expression gives, each batch with exactly the types `expr.schema()` declares. A result
-        read this way is never held whole where the backend can stream it (DuckDB); by default
-        it is executed and then cut. Consume the batches before running anything else on this
-        connection."""
-        expected = expr.schema().to_pyarrow()
+        expression gives, each batch with exactly the types `expr.schema()` declares (or the
+        columns and types of `schema`, a safe cast). A result read this way is never held whole
+        where the backend can stream it (DuckDB); by default it is executed and then cut.
+        Consume the batches before running anything else on this connection."""
+        expected = schema if schema is not None else expr.schema().to_pyarrow()
         for batch in self._to_batches(expr, rows):
             if not batch.schema.equals(expected):
                 batch = batch.select(expected.names).cast(expected, safe=True)

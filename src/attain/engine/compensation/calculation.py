@@ -1366,33 +1366,29 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     earning = backend.materialise(EARNING_LINES, finished_lines(
         credit_lines, extra, period_start, period_end))
     _check_traces(backend, earning)
-    out = _Collected() if sink is None else sink
-    _hand_over(backend, credit_output(credits), COMP_CREDITS.schema, "credits", out)
-    _hand_over(backend, earning, COMP_EARNING_LINES.schema, "earning_lines", out)
+    collected = _Collected()  # stays empty when a sink takes the rows
+    out = collected if sink is None else sink
+    for name, expr, schema in (("credits", credit_output(credits), COMP_CREDITS.schema),
+                               ("earning_lines", earning, COMP_EARNING_LINES.schema)):
+        for batch in backend.batches(expr, schema=schema):
+            out(name, batch)
     measures = _measures(rows)
     paid = (compute_payouts(backend, earning, {**tables, **inputs}, plans, period_start,
                             period_end, as_of, sink=out)
             if with_payouts else _no_payouts())
-    kept = out if isinstance(out, _Collected) else _Collected()
-    return CompensationResult(credits=kept.table("credits", COMP_CREDITS.schema),
+    return CompensationResult(credits=collected.table("credits", COMP_CREDITS.schema),
                               measures=measures,
-                              earning_lines=kept.table("earning_lines",
-                                                       COMP_EARNING_LINES.schema),
+                              earning_lines=collected.table("earning_lines",
+                                                            COMP_EARNING_LINES.schema),
                               payouts=paid.payouts,
-                              payout_lines=kept.table("payout_lines", COMP_PAYOUT_LINES.schema),
+                              payout_lines=collected.table("payout_lines",
+                                                           COMP_PAYOUT_LINES.schema),
                               balances=paid.balances, ledger=paid.ledger)
 
 
 Sink = Callable[[str, pa.RecordBatch], None]
 """Where a run's three tables of a row per credit or line go, a batch at a time, in their
 canonical order: `sink("credits" | "earning_lines" | "payout_lines", batch)`."""
-
-
-def _hand_over(backend: Backend, expr: ir.Table, schema: pa.Schema, name: str,
-               sink: Sink) -> None:
-    """The rows of `expr` as table `name` of `schema`, a batch at a time, to `sink`."""
-    for batch in backend.batches(expr):
-        sink(name, batch.select(schema.names).cast(schema))
 
 
 class _Collected:

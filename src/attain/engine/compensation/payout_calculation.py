@@ -1094,9 +1094,8 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
                .cast(schemas[name].schema) for name, expr in expressions.items()
                if name != "lines" or sink is None}
     if sink is not None:
-        schema = COMP_PAYOUT_LINES.schema
-        for batch in backend.batches(expressions["lines"]):
-            sink("payout_lines", batch.select(schema.names).cast(schema))
+        for batch in backend.batches(expressions["lines"], schema=COMP_PAYOUT_LINES.schema):
+            sink("payout_lines", batch)
         results["lines"] = COMP_PAYOUT_LINES.empty()
     return PayoutResult(**results)
 
