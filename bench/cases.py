@@ -615,7 +615,7 @@ def case_compensation(folder: str, part: str, sample_every: int = 1) -> dict[str
             result = compute_compensation(backend, tables, plans, *PERIOD, AS_OF,
                                           sink=results.write)
             results.close()
-            for name in ("measures", "payouts", "balances", "ledger"):
+            for name in ("measures", "payouts", "balances"):
                 results.put(name, getattr(result, name))
             seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         earning = results.table("earning_lines").select(["person_id", "amount"])
@@ -684,7 +684,7 @@ def case_comp_store(folder: str) -> dict[str, Any]:
 
     from attain.compensation.engine_io import RunOutput, _store
     from attain.compensation.models import CompRun
-    from attain.engine.compensation.payouts import COMP_PAYOUT_LINES
+    from attain.engine.compensation.payouts import COMP_PAYOUT_LEDGER, COMP_PAYOUT_LINES
     from attain.engine.compensation.schemas import COMP_CREDITS, COMP_EARNING_LINES
 
     results = _result_spool(folder)
@@ -692,7 +692,8 @@ def case_comp_store(folder: str) -> dict[str, Any]:
                        earning_lines=results.rows("earning_lines", COMP_EARNING_LINES.schema),
                        payouts=results.table("payouts"),
                        payout_lines=results.rows("payout_lines", COMP_PAYOUT_LINES.schema),
-                       balances=results.table("balances"), ledger=results.table("ledger"))
+                       balances=results.table("balances"),
+                       ledger=results.rows("ledger", COMP_PAYOUT_LEDGER.schema))
     with transaction.atomic():
         started, cpu = time.perf_counter(), _cpu_seconds()
         stored = _store(CompRun(pk=1), output, None)

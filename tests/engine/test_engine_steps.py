@@ -172,7 +172,8 @@ def test_batches_hand_over_the_rows_in_order_with_their_declared_types(backend):
 
 
 def three_payees() -> tuple:
-    """A marginal-tier plan (6 % to 3,000, 8 % above) and 24 bookings of three payees."""
+    """A marginal-tier plan (6 % to 3,000, 8 % above; paid parts clawed back on a cancellation
+    within 90 days, so they stay in the closing ledger) and 24 bookings of three payees."""
     from datetime import date
 
     from attain.engine.compensation.plans import parse_plan
@@ -183,7 +184,8 @@ def three_payees() -> tuple:
         "  - name: Commission\n    kind: commission\n    tiers:\n      basis: amount\n"
         "      mode: marginal\n      bands:\n"
         "        - {from: \"0\", to: \"3000\", rate: \"6%\"}\n"
-        "        - {from: \"3000\", rate: \"8%\"}\n")
+        "        - {from: \"3000\", rate: \"8%\"}\n"
+        "payout:\n  clawback: {within_days: 90}\n")
     data = tables([booking(n, 7 + n % 3, f"{1000 + 37 * n}.25", date(2027, 1, 1 + n))
                    for n in range(1, 25)], [assignment(1, 7), assignment(2, 8),
                                             assignment(3, 9)])
@@ -191,9 +193,9 @@ def three_payees() -> tuple:
 
 
 def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
-    """The same run twice: once returning its tables, once handing the credits, earning lines
-    and payout lines to a sink. The sink gets exactly the returned rows, in the same order, and
-    the streamed run returns those three tables empty (the rest as before)."""
+    """The same run twice: once returning its tables, once handing the credits, earning lines,
+    payout lines and closing ledger to a sink. The sink gets exactly the returned rows, in the
+    same order, and the streamed run returns those four tables empty (the rest as before)."""
     from datetime import date
 
     from attain.engine.compensation.calculation import compute_compensation
@@ -206,7 +208,7 @@ def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
                                     sink=lambda name, batch: handed.setdefault(
                                         name, []).append(batch))
 
-    assert sorted(handed) == ["credits", "earning_lines", "payout_lines"]
+    assert sorted(handed) == ["credits", "earning_lines", "ledger", "payout_lines"]
     for name in handed:
         expected = getattr(whole, name)
         got = pa.Table.from_batches(handed[name], schema=expected.schema)
@@ -215,6 +217,7 @@ def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
         assert getattr(streamed, name).num_rows == 0
         assert getattr(streamed, name).schema == expected.schema
     assert streamed.payouts.equals(whole.payouts)
+    assert streamed.balances.equals(whole.balances)
     assert streamed.measures.equals(whole.measures)
     assert sum(whole.earning_lines.column("amount").to_pylist()) == sum(
         whole.payouts.column("earned").to_pylist())
@@ -241,6 +244,7 @@ def test_lines_computed_a_group_of_assignments_at_a_time_are_the_lines_of_one_pa
     grouped = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
 
     assert appended == ["comp_work_credit_lines"] * 2  # three groups: one made, two appended
-    for name in ("credits", "earning_lines", "payouts", "payout_lines", "measures"):
+    for name in ("credits", "earning_lines", "payouts", "payout_lines", "measures",
+                 "balances", "ledger"):
         assert getattr(grouped, name).equals(getattr(whole, name)), name
     assert whole.earning_lines.num_rows == 24

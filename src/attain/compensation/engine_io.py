@@ -328,7 +328,7 @@ def compute(backend: str, tables: Mapping[str, pa.Table], plans: Mapping[int, An
     """The engine's `compute_compensation` on `backend`: one run from credits to payouts, with
     the carried state (balances, ledger, adjustments in `tables`) going in and the payout
     lines, payouts and closing balances and ledger coming out. With a `spool`, the credits,
-    earning lines and payout lines go to its files as the engine reads them and the output
+    earning lines, payout lines and ledger go to its files as the engine reads them and the output
     reads them from there, a batch at a time: a run holds one batch of its lines, not all."""
     from attain.engine.compensation.calculation import compute_compensation
 
@@ -345,7 +345,8 @@ def compute(backend: str, tables: Mapping[str, pa.Table], plans: Mapping[int, An
         earning_lines=spool.rows("earning_lines", comp_schemas.COMP_EARNING_LINES.schema),
         payouts=result.payouts,
         payout_lines=spool.rows("payout_lines", payout_schemas.COMP_PAYOUT_LINES.schema),
-        balances=result.balances, ledger=result.ledger)
+        balances=result.balances,
+        ledger=spool.rows("ledger", payout_schemas.COMP_PAYOUT_LEDGER.schema))
 
 
 Rows = pa.Table | SpooledRows
@@ -356,14 +357,15 @@ Rows = pa.Table | SpooledRows
 class RunOutput:
     """The engine's answer: the Arrow tables of `CompensationResult` that a run stores. The
     three with a row per credit or line may instead be read a batch at a time from the files
-    the engine's `sink` wrote them to (`compute` with a spool: a run of millions of lines)."""
+    the engine's `sink` wrote them to (`compute` with a spool: a run of millions of lines), and
+    so may the closing ledger."""
 
     credits: Rows
     earning_lines: Rows
     payouts: pa.Table
     payout_lines: Rows
     balances: pa.Table
-    ledger: pa.Table
+    ledger: Rows
 
 
 def previous_state_run(period: Period) -> CompRun | None:
@@ -651,8 +653,9 @@ def _store(run: CompRun, output: RunOutput, adjustments: pa.Table | None) -> int
                   for paid in _pieces(output.payout_lines))
     stored += write_arrow(PayoutBalance, output.balances.select(
         ["person_id", "as_of", "currency", "draw_balance", "owed_balance"]), fixed)
-    stored += write_arrow(PayoutLedgerEntry, output.ledger.select(
+    stored += sum(write_arrow(PayoutLedgerEntry, entries.select(
         payout_schemas.COMP_PAYOUT_LEDGER.schema.names), fixed)
+        for entries in _pieces(output.ledger))
     return stored
 
 

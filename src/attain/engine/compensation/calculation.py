@@ -1270,10 +1270,11 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     adding up to 100 %), `MissingExchangeRateError`, `PayoutInputError`. `with_payouts=False`
     skips the payout run (its four tables are then empty), e.g. for what-if estimates.
 
-    With a `sink`, the three tables with a row per credit or line (credits, earning lines,
-    payout lines: about 2 KB a line with their traces) are handed to it a batch at a time as
-    the backend reads them, and come back empty: a run of millions of lines is stored without
-    being held whole in memory. Without one they are collected and returned.
+    With a `sink`, the four tables with a row per credit or line (credits, earning lines,
+    payout lines: about 2 KB a line with their traces; the closing ledger, a row per part
+    still open) are handed to it a batch at a time as the backend reads them, and come back
+    empty: a run of millions of lines is stored without being held whole in memory. Without
+    one they are collected and returned.
     """
     if period_end <= period_start:
         raise CompensationInputError([f"the period [{period_start}, {period_end}) is empty"])
@@ -1383,12 +1384,13 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
                               payouts=paid.payouts,
                               payout_lines=collected.table("payout_lines",
                                                            COMP_PAYOUT_LINES.schema),
-                              balances=paid.balances, ledger=paid.ledger)
+                              balances=paid.balances,
+                              ledger=collected.table("ledger", COMP_PAYOUT_LEDGER.schema))
 
 
 Sink = Callable[[str, pa.RecordBatch], None]
-"""Where a run's three tables of a row per credit or line go, a batch at a time, in their
-canonical order: `sink("credits" | "earning_lines" | "payout_lines", batch)`."""
+"""Where a run's four tables of a row per credit or line go, a batch at a time, in their
+canonical order: `sink("credits" | "earning_lines" | "payout_lines" | "ledger", batch)`."""
 
 
 class _Collected:

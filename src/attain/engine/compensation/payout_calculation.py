@@ -1030,8 +1030,10 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
     comp_churn, comp_payout_balances, comp_payout_ledger (the opening state, `as_of`
     period_start), comp_payout_adjustments and exchange_rates (optional). `plans`: the plan of
     every plan version in the lines, the ledger and the assignments, by plan_version_id.
-    With a `sink` (see `calculation.compute_compensation`), the payout lines are handed to it as
-    `sink("payout_lines", batch)` in their canonical order and `lines` comes back empty.
+    With a `sink` (see `calculation.compute_compensation`), the payout lines and the closing
+    ledger (a row per part still open: millions in a large run) are handed to it as
+    `sink("payout_lines", batch)` and `sink("ledger", batch)`, in their canonical order, and
+    `lines` and `ledger` come back empty.
 
     Worked example (monthly plan, on_booking, recoverable draw 3,000.00, nothing owed):
     January earnings 1,000.00 → the draw tops up 2,000.00, payout 3,000.00, balance 2,000.00;
@@ -1090,13 +1092,15 @@ def compute_payouts(backend: Backend, earning_lines: pa.Table | ir.Table,
                                      backend.materialise, count)
     schemas = {"lines": COMP_PAYOUT_LINES, "payouts": COMP_PAYOUTS,
                "balances": COMP_PAYOUT_BALANCES, "ledger": COMP_PAYOUT_LEDGER}
+    streamed = {} if sink is None else {"lines": "payout_lines", "ledger": "ledger"}
     results = {name: backend.execute(expr).select(schemas[name].schema.names)
                .cast(schemas[name].schema) for name, expr in expressions.items()
-               if name != "lines" or sink is None}
-    if sink is not None:
-        for batch in backend.batches(expressions["lines"], schema=COMP_PAYOUT_LINES.schema):
-            sink("payout_lines", batch)
-        results["lines"] = COMP_PAYOUT_LINES.empty()
+               if name not in streamed}
+    for name, sunk in streamed.items():
+        assert sink is not None
+        for batch in backend.batches(expressions[name], schema=schemas[name].schema):
+            sink(sunk, batch)
+        results[name] = schemas[name].empty()
     return PayoutResult(**results)
 
 
