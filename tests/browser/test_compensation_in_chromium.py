@@ -1,7 +1,8 @@
 """Compensation pages in Chromium, one test per role on a stored run (`tests/compensation/
 stored.py`): a rep reads their statement and disputes a line; their manager resolves it with an
-adjustment; finance approves the run and downloads the payroll file; a rep cannot open another
-rep's statement; ops sees the live preview name a plan's problems while typing."""
+adjustment; finance approves the run and downloads the payroll file; ops sorts the run by payout
+and exports it in that order; a rep cannot open another rep's statement; ops sees the live
+preview name a plan's problems while typing."""
 
 from __future__ import annotations
 
@@ -95,6 +96,35 @@ def test_finance_approves_and_exports_payroll(page, live_server, world, tmp_path
     page.click("#payouts-table >> text=cid")
     assert page.inner_text('[data-testid="statement-payout"]') == "400.00 USD"
     assert "Approved" in page.inner_text('[data-testid="statement-facts"]')
+
+
+def test_ops_sorts_a_run_by_payout_and_exports_it_in_that_order(page, live_server, world,
+                                                              tmp_path: Path):
+    """The run page lists payouts by name; ops picks "Payout, largest first" and the table,
+    then the CSV export, follow that order: Bob 1,200.00, Ann 800.00, Cid 400.00."""
+    from django.urls import reverse
+
+    people, _, run = world
+    sign_in(page, live_server, "olga")
+    page.goto(f"{live_server.url}{reverse('comp-run', args=[run.pk])}")
+
+    def shown() -> list[str]:
+        return page.locator("#payouts-table tbody tr td:first-child").all_inner_texts()
+
+    by_name = sorted(people[k].name for k in ("ann", "bob", "cid"))
+    assert shown() == by_name
+    page.select_option('[data-testid="payouts-sort"]', "-payout")
+    page.click('[data-testid="payouts-search"] button[type=submit]')
+    page.wait_for_url("**sort=-payout**")
+    by_payout = [people[k].name for k in ("bob", "ann", "cid")]
+    assert shown() == by_payout
+    with page.expect_download() as download:
+        page.click('[data-testid="csv-export"]')
+    target = tmp_path / "run.csv"
+    download.value.save_as(target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert [(r["person"], r["payout"]) for r in rows] == list(zip(
+        by_payout, ["1200.00", "800.00", "400.00"], strict=True))
 
 
 def test_rep_cannot_open_another_reps_statement(page, live_server, world):
