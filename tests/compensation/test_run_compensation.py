@@ -61,6 +61,8 @@ def test_rerun_with_the_same_inputs_gives_the_same_hash_and_lines(ann_on_margina
     second = actions.run_compensation(people["ops"].user, period_id=period.pk)
     assert first.calc_run.inputs_hash == second.calc_run.inputs_hash
     assert cq.line_diff(people["ops"].user, first, second) == []
+    # the run records which calculation made it (engine.compensation.calculation.CALC_VERSION)
+    assert first.calc_run.calc_version == second.calc_run.calc_version == "compensation-2"
 
 
 def test_diff_explains_a_late_booking(ann_on_marginal_plan):

@@ -1,10 +1,12 @@
 """Intermediate steps of a run (`Backend.materialise`) and the exact product helpers the
 compensation run uses, on every backend."""
 
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import ibis
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -171,9 +173,10 @@ def test_batches_hand_over_the_rows_in_order_with_their_declared_types(backend):
                                                       Decimal("499.000000000000")]
 
 
-def three_payees() -> tuple:
-    """A marginal-tier plan (6 % to 3,000, 8 % above; paid parts clawed back on a cancellation
-    within 90 days, so they stay in the closing ledger) and 24 bookings of three payees."""
+def three_payees(mode: str = "marginal") -> tuple:
+    """A plan with tiers in `mode` (6 % to 3,000, 8 % above; paid parts clawed back on a
+    cancellation within 90 days, so they stay in the closing ledger) and 24 bookings of three
+    payees."""
     from datetime import date
 
     from attain.engine.compensation.plans import parse_plan
@@ -182,7 +185,7 @@ def three_payees() -> tuple:
     plan = parse_plan(
         "plan: Test\ncurrency: USD\nperiod: quarter\ncomponents:\n"
         "  - name: Commission\n    kind: commission\n    tiers:\n      basis: amount\n"
-        "      mode: marginal\n      bands:\n"
+        f"      mode: {mode}\n      bands:\n"
         "        - {from: \"0\", to: \"3000\", rate: \"6%\"}\n"
         "        - {from: \"3000\", rate: \"8%\"}\n"
         "payout:\n  clawback: {within_days: 90}\n")
@@ -223,18 +226,26 @@ def test_a_run_handed_to_a_sink_gives_what_it_returns_whole(backend):
         whole.payouts.column("earned").to_pylist())
 
 
+@pytest.mark.parametrize("mode", ["marginal", "retroactive"])
 def test_lines_computed_a_group_of_assignments_at_a_time_are_the_lines_of_one_pass(
-        backend, monkeypatch):
+        backend, monkeypatch, mode):
     """The same run with every assignment's credit lines computed together and with groups of
     at most 3 counted credits (so each of the three payees, 8 credits each, is a group of its
-    own): the same credits, lines, payouts and payout lines, in the same order."""
+    own): the same credits, lines, payouts and payout lines, in the same order. With
+    retroactive tiers each group also gives its payees' true-ups.
+
+    Payee 7's true-up, by hand: bookings 3, 6, …, 24 of 1,000 + 37 n + 0.25 credit 11,998.00
+    (8,000 + 37 x 108 + 2), past 3,000, so band 2 (8 %) applies to all: 959.84. Paid on the
+    lines, each at the band reached after it: 66.68 + 73.34 (6 %; 66.675 and 73.335 rounded
+    half to even) + 106.66 + 115.54 + 124.42 + 133.30 + 142.18 + 151.06 (8 %) = 913.18.
+    True-up 959.84 - 913.18 = 46.66."""
     from datetime import date
 
     from attain.engine.compensation import calculation
     from attain.engine.compensation.calculation import compute_compensation
     from tests.engine.compensation_factories import Q1
 
-    plan, data = three_payees()
+    plan, data = three_payees(mode)
     whole = compute_compensation(backend, data, {1: plan}, *Q1, date(2027, 3, 31))
     appended: list[str] = []
     original = backend.append
@@ -247,4 +258,15 @@ def test_lines_computed_a_group_of_assignments_at_a_time_are_the_lines_of_one_pa
     for name in ("credits", "earning_lines", "payouts", "payout_lines", "measures",
                  "balances", "ledger"):
         assert getattr(grouped, name).equals(getattr(whole, name)), name
-    assert whole.earning_lines.num_rows == 24
+    true_ups = [r for r in grouped.earning_lines.to_pylist() if r["line_kind"] == "true_up"]
+    if mode == "marginal":
+        assert grouped.earning_lines.num_rows == 24 and not true_ups
+    else:
+        assert grouped.earning_lines.num_rows == 27 and len(true_ups) == 3
+        (seven,) = [r for r in true_ups if r["person_id"] == 7]
+        assert seven["amount"] == Decimal("46.66")
+        assert seven["measure_value"] == Decimal("11998")
+        assert json.loads(seven["trace"])[:3] == [
+            "Retroactive tiers: 11998.00 credited this period reached band 2 (3000.00 and "
+            "above)", "Every credit of the period at band 2's rate: 959.84",
+            "Already paid on them: 913.18"]

@@ -135,6 +135,10 @@ from attain.engine.schemas import (
     require_unique,
 )
 
+CALC_VERSION = "compensation-2"
+"""Recorded on every run. 2: the true-up of retroactive tiers on amount words the credited
+amount and the band's lower bound as amounts (1 showed them as percentages) and carries the
+credited amount as its measure value."""
 MAX_DEPTH = 8
 MAX_CONTRACT_YEARS = 10
 FAR_FUTURE = date(9999, 12, 31)
@@ -1113,12 +1117,24 @@ def component_lines(rows: list[dict[str, Any]], plans: Mapping[int, Plan],
                        - paid)
             band = factors["final_band"]
             bands = component.tiers.bands if component.tiers else ()
-            steps = [f"Retroactive tiers: attainment {_pct(attainment)} reached band {band}"
-                     + (f" ({_pct(bands[band - 1].lower)} and above)" if band else ""),
+            # tiers on attainment place the measure as a share of quota; tiers on amount place
+            # the credited amount itself (their bounds are amounts, not percentages)
+            if component.tiers is not None and component.tiers.basis == "amount":
+                scope = "year to date" if row["measurement"] == "ytd" else "this period"
+                measure = row["measured"]
+                reached = f"{_q(measure, Decimal('0.01'))} credited {scope}"
+                lowest = (f"{_q(bands[band - 1].lower, Decimal('0.01'))} and above"
+                          if band else "")
+            else:
+                measure = attainment
+                reached = f"attainment {_pct(attainment)}"
+                lowest = f"{_pct(bands[band - 1].lower)} and above" if band else ""
+            steps = [f"Retroactive tiers: {reached} reached band {band}"
+                     + (f" ({lowest})" if lowest else ""),
                      f"Every credit of the {'year' if row['measurement'] == 'ytd' else 'period'}"
                      f" at band {band}'s rate: {_rounded(final_exact, half_even)}",
                      f"Already paid on them: {_rounded(prior_exact, half_even) + paid}"]
-            out.append(_scalar_line(row, "true_up", true_up, steps, attainment, band))
+            out.append(_scalar_line(row, "true_up", true_up, steps, measure, band))
             paid += true_up
         if isinstance(component, TeamComponent):
             steps = [f"Team {row['team_key']}: credited {_q(row['measured'], Decimal('0.01'))}"
@@ -1298,8 +1314,15 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     credits = backend.materialise("comp_work_credits", assignment_credits(
         raw, bound["comp_assignments"], bound["comp_plan_settings"],
         bound["comp_plan_multi_year"], period_start, period_end))
-    counted = backend.materialise("comp_work_counted", component_credits(
-        credits, bound["comp_plan_components"]))
+    # The credits each component counts: one table when the run's lines are computed in one
+    # group; for a run computed a group of assignments at a time, each group's part is made
+    # straight from the credits (the steps that read every group, the sums per component and
+    # the retroactive totals, read through the expression: a join with the small table of
+    # components and a filter), not copied out of a table of them all.
+    counting = component_credits(credits, bound["comp_plan_components"])
+    groups = assignment_groups(backend, counting, LINE_GROUP_ROWS)
+    counted = (backend.materialise("comp_work_counted", counting) if len(groups) == 1
+               else counting)
     sums = component_sums(credits, counted, bound["comp_assignments"],
                           bound["comp_plan_settings"], bound["comp_plan_components"], raw,
                           bound["perf_reporting_lines"], bound["perf_quota_versions"],
@@ -1319,16 +1342,26 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
     # and bands need only its own credits): the windows and sorts of a group fit in the
     # engine's memory where those of a whole large run spill to disk.
     credit_lines: ir.Table | None = None
-    groups = assignment_groups(backend, counted, LINE_GROUP_ROWS)
+    # the totals of retroactive tiers per (assignment, component), each from its group's credits
+    retro: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
+    with_retro = any(isinstance(component, Commission) and component.tiers is not None
+                     and component.tiers.mode == "retroactive"
+                     for plan in plans.values() for component in plan.components)
     for low, high in groups:
         part = counted if len(groups) == 1 else backend.materialise(
-            "comp_work_counted_part", counted.filter(counted.assignment_id.between(low, high)))
+            "comp_work_counted_part", counting.filter(counting.assignment_id.between(low, high)))
         placed = backend.materialise("comp_work_placed", placed_credits(
             part, factors, bound["comp_plan_rates"]))
         amounts = backend.materialise("comp_work_line_amounts", credit_line_amounts(
             part, factors, placed, bound["comp_plan_bands"], bound["comp_assignments"],
             bound["comp_plan_components"]))
         lines = credit_line_output(amounts)
+        if with_retro:
+            retro |= {(r["assignment_id"], r["component"]): (r["final_exact"], r["prior_exact"])
+                      for r in backend.execute(retroactive_totals(
+                          part, factors, bound["comp_plan_rates"], bound["comp_plan_bands"],
+                          bound["comp_assignments"], bound["comp_plan_components"]))
+                      .to_pylist()}
         credit_lines = (backend.materialise(CREDIT_LINES, lines) if credit_lines is None
                         else backend.append(CREDIT_LINES, credit_lines, lines))
     assert credit_lines is not None  # at least one group, maybe of no rows
@@ -1346,15 +1379,6 @@ def compute_compensation(backend: Backend, tables: Mapping[str, pa.Table],
         for r in entered.select(["assignment_id", "component", "amount"]).to_pylist():
             key = (r["assignment_id"], r["component"])
             totals[key] = totals.get(key, Decimal(0)) + r["amount"]
-    retro: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
-    if any(isinstance(component, Commission) and component.tiers is not None
-           and component.tiers.mode == "retroactive"
-           for plan in plans.values() for component in plan.components):
-        retro = {(r["assignment_id"], r["component"]): (r["final_exact"], r["prior_exact"])
-                 for r in backend.execute(retroactive_totals(
-                     counted, factors, bound["comp_plan_rates"], bound["comp_plan_bands"],
-                     bound["comp_assignments"], bound["comp_plan_components"]))
-                 .to_pylist()}
     prior = inputs["comp_prior_earnings"]
     prior_grouped = prior.group_by(["person_id", "component"]).aggregate([("amount", "sum")])
     prior_earnings = {(r["person_id"], r["component"]): r["amount_sum"]
