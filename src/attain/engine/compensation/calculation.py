@@ -710,9 +710,11 @@ def _with_base_rate(c: ir.Table, rate_rules: ir.Table) -> ir.Table:
 def placed_credits(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table) -> ir.Table:
     """Per (assignment, component, credit of the period), keyed like `counted`: the measure
     before and after the credit (`cum_before`, `cum_after`: credits in booking order, year to
-    date for `ytd`) and the rate of its first matching rate rule (`rule_rate`). A narrow table,
+    date for `ytd`) and the rate of its first matching rate rule (`rule_rate`), with what the
+    tier slices need of the credit (`credited`, `tier_mode`, `base_rate`). A narrow table,
     materialised once: the running sum over the key and order columns only costs a fraction of
-    one over the wide rows, and `credit_line_amounts` reads it twice."""
+    one over the wide rows, and `credit_line_amounts` reads it twice (for the lines, and alone
+    for the slices of tiered credits, without the wide rows)."""
     key = ["assignment_id", "component", "booking_id", "credit_kind"]
     c = counted.join(factors, ["assignment_id", "component"])
     measured = c.in_period | (c.measurement == "ytd")
@@ -727,9 +729,14 @@ def placed_credits(counted: ir.Table, factors: ir.Table, rate_rules: ir.Table) -
     running = running.select(*key, cum_after=running.cum_after, cum_before=(
         running.cum_after - running.measured_credit).cast(WORK))
     rated = c.filter(c.in_period).select(*key, "plan_version_id", "product_family",
-                                         "deal_type", "segment")
+                                         "deal_type", "segment", *SLICED)
     rated = _with_base_rate(rated, rate_rules)
-    return running.join(rated, key).select(running, rated.rule_rate)
+    return running.join(rated, key).select(running, rated.rule_rate,
+                                           *[rated[name] for name in SLICED])
+
+
+SLICED = ("credited", "tier_mode", "base_rate")
+"""The columns of a counted credit that `placed_credits` carries for the tier slices."""
 
 
 def _factor_shapes(factors: ir.Table, assignments: ir.Table,
@@ -792,23 +799,27 @@ def credit_line_amounts(counted: ir.Table, factors: ir.Table, placed: ir.Table,
     is `placed_credits` of the same credits."""
     key = ["assignment_id", "component", "booking_id", "credit_kind"]
     period = counted.filter(counted.in_period)
-    c = period.join(factors, ["assignment_id", "component"]).join(placed, key)
-    c = c.join(_component_rates(factors, assignments, components),
-               ["assignment_id", "component"])
+    rates = _component_rates(factors, assignments, components)
+    c = period.join(factors, ["assignment_id", "component"]).join(placed.drop(*SLICED), key)
+    c = c.join(rates, ["assignment_id", "component"])
     c = c.mutate(company_rate=c.rule_rate.coalesce(c.base_rate), payee_rate=_payee_rate(c))
     scale = ibis.ifelse(c.tier_basis == "attainment", c.quota_basis,
                         _lit(Decimal(1), dt.Decimal(28, 8)))
     c = c.mutate(scale=scale)
 
+    # the slices of tiered credits, from the narrow `placed` (not the wide rows of `c`)
+    t = placed.filter(placed.tier_mode.notnull()).join(
+        factors, ["assignment_id", "component"]).join(rates, ["assignment_id", "component"])
+    t = t.mutate(company_rate=t.rule_rate.coalesce(t.base_rate), payee_rate=_payee_rate(t))
     b = _band_bounds(factors, bands, assignments, components)
     # a negative credit (a return) walks back down the bands it came up
-    low = ibis.least(c.cum_before, c.cum_after)
-    high = ibis.greatest(c.cum_before, c.cum_after)
-    marginal = (c.tier_mode == "marginal") & (b.lower_at < high) & (
+    low = ibis.least(t.cum_before, t.cum_after)
+    high = ibis.greatest(t.cum_before, t.cum_after)
+    marginal = (t.tier_mode == "marginal") & (b.lower_at < high) & (
         ~b.has_upper | (b.upper_at > low))
-    reached = (c.tier_mode == "retroactive") & (b.lower_at <= c.cum_after) & (
-        ~b.has_upper | (b.upper_at > c.cum_after))
-    sliced = c.join(b, [c.assignment_id == b.assignment_id, c.component == b.component,
+    reached = (t.tier_mode == "retroactive") & (b.lower_at <= t.cum_after) & (
+        ~b.has_upper | (b.upper_at > t.cum_after))
+    sliced = t.join(b, [t.assignment_id == b.assignment_id, t.component == b.component,
                         marginal | reached])
     band_rate = ibis.ifelse(sliced.fixed_rate.notnull(), sliced.fixed_rate,
                             _fmul(sliced.payee_rate, sliced.multiplier))
