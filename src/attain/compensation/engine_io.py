@@ -319,7 +319,7 @@ def plans_of(assignments: pa.Table, ledger: pa.Table | None = None) -> dict[int,
 def _calc_version() -> str:
     from attain.engine.compensation import calculation
 
-    return str(getattr(calculation, "CALC_VERSION", "compensation-1"))
+    return calculation.CALC_VERSION
 
 
 def compute(backend: str, tables: Mapping[str, pa.Table], plans: Mapping[int, Any],
